@@ -1,0 +1,26 @@
+"Build the wheel, install it without dependencies into a clean folder, and import every module from it."
+import subprocess, sys, zipfile, pkgutil
+from pathlib import Path
+import robustmm
+
+def _modules():
+    return sorted(m.name for m in pkgutil.walk_packages(robustmm.__path__, 'robustmm.'))
+
+def test_wheel_contains_every_module_and_the_data(root, tmp_path):
+    subprocess.run([sys.executable, '-m', 'build', '--wheel', '--no-isolation', '--outdir', str(tmp_path), str(root)],
+                   check=True, capture_output=True)
+    whl = next(tmp_path.glob('robustmm-*.whl'))
+    names = zipfile.ZipFile(whl).namelist()
+    for m in _modules(): assert m.replace('.', '/') + '.py' in names, m
+    assert 'robustmm/assets/mfeat.npz' in names and 'robustmm/_modidx.py' in names
+    # install the wheel alone into a target folder and import every module from there (dependencies from this env)
+    target = tmp_path/'site'
+    subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-deps', '--no-index', '--target', str(target), str(whl)],
+                   check=True, capture_output=True)
+    code = ("import importlib, sys, robustmm, pathlib; "
+            f"assert pathlib.Path(robustmm.__file__).resolve().is_relative_to(pathlib.Path({str(target)!r}).resolve()), robustmm.__file__; "
+            f"[importlib.import_module(m) for m in {_modules()!r}]; "
+            "from robustmm.data import load_mfeat; d = load_mfeat(); assert len(d.train) == 1600; print('ok')")
+    r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True,
+                       env={'PYTHONPATH': str(target), 'PATH': '/usr/bin:/bin', 'OMP_NUM_THREADS': '1'})
+    assert r.returncode == 0 and r.stdout.strip().endswith('ok'), r.stderr[-2000:]
