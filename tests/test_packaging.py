@@ -3,15 +3,20 @@ import subprocess, sys, zipfile, pkgutil
 from pathlib import Path
 import robustmm
 
-def _modules():
-    return sorted(m.name for m in pkgutil.walk_packages(robustmm.__path__, 'robustmm.'))
+def _modules(): return sorted(m.name for m in pkgutil.walk_packages(robustmm.__path__, 'robustmm.'))
+
+def _path(name:str)->str:
+    "Path of a module inside the wheel (a package is its __init__.py)"
+    p = name.replace('.', '/')
+    return p + '/__init__.py' if (Path(robustmm.__file__).parents[1]/p).is_dir() else p + '.py'
 
 def test_wheel_contains_every_module_and_the_data(root, tmp_path):
     subprocess.run([sys.executable, '-m', 'build', '--wheel', '--no-isolation', '--outdir', str(tmp_path), str(root)],
                    check=True, capture_output=True)
     whl = next(tmp_path.glob('robustmm-*.whl'))
     names = zipfile.ZipFile(whl).namelist()
-    for m in _modules(): assert m.replace('.', '/') + '.py' in names, m
+    for m in _modules(): assert _path(m) in names, m
+    assert any(n.startswith('robustmm/udml/') for n in names)   # subpackages ship
     assert 'robustmm/assets/mfeat.npz' in names and 'robustmm/_modidx.py' in names
     # install the wheel alone into a target folder and import every module from there (dependencies from this env)
     target = tmp_path/'site'
