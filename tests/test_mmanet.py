@@ -1,0 +1,29 @@
+"MMANet: the teacher sees complete inputs, stays frozen and in eval mode; MAR mines on the validation loader; export round-trips."
+import torch
+from fastai.learner import load_learner
+from robustmm.test_utils import synth_dls
+from robustmm.mmanet import mmanet_learner, teacher_learner, Teacher, ModalityAwareRegularization
+
+def _fit(learn, n=4):
+    with learn.no_logging(), learn.no_bar(): learn.fit_one_cycle(n, 3e-3)
+    return learn
+
+def test_teacher_frozen_and_complete_inputs(tmp_path):
+    dls = synth_dls(3)
+    t = _fit(teacher_learner(dls), 2)
+    before = [p.clone() for p in t.model.parameters()]
+    seen = []
+    orig = t.model.features
+    def spy(*xs): seen.append(len(xs)); return orig(*xs)
+    t.model.features = spy
+    learn = _fit(mmanet_learner(dls, t.model))
+    assert seen and set(seen) == {3}                       # all modalities, never a mask
+    assert not t.model.training
+    assert all(torch.equal(a, b) for a, b in zip(before, t.model.parameters()))
+    mar = next(cb for cb in learn.cbs if isinstance(cb, ModalityAwareRegularization))
+    assert mar.weak and all(len(s) <= 2 for s in mar.weak)
+    assert {'mad', 'mar'} <= set(learn.recorder.metric_names)
+    t.model.features = orig
+    learn.export(tmp_path/'m.pkl'); l2 = load_learner(tmp_path/'m.pkl')
+    with l2.no_bar(), learn.no_bar():
+        assert torch.equal(learn.get_preds()[0], l2.get_preds(dl=l2.dls.test_dl(learn.dls.valid_ds))[0])
