@@ -15,8 +15,8 @@ from .metrics import confusion_matrix, metric_fn
 from .models import repeat_batch, stacked_subset_outputs
 
 # %% auto #0
-__all__ = ['main_output', 'evaluate_subsets', 'evaluate_noise', 'relative_robustness', 'effective_robustness', 'mean_std',
-           'plot_subsets', 'plot_noise']
+__all__ = ['main_output', 'subset_confusions', 'evaluate_subsets', 'evaluate_noise', 'relative_robustness',
+           'effective_robustness', 'mean_std', 'plot_subsets', 'plot_noise']
 
 # %% ../nbs/05_evaluate.ipynb #8fba1c03
 def main_output(out):
@@ -58,18 +58,9 @@ def _grouped_confusion(pred, targ, group, n_groups:int, K:int, ignore_index=None
     return torch.bincount((g*K + t)*K + p, minlength=n_groups*K*K).view(n_groups, K, K).cpu()
 
 @torch.no_grad()
-def evaluate_subsets(model, # A Learner, or a module with encode/fuse/head
-                     dl=None, # DataLoader (default: the learner's validation set)
-                     metrics:Sequence[str]=('accuracy',), # Names from robustmm.metrics.METRICS
-                     subsets=None, # Subsets to evaluate (default: all non-empty ones)
-                     level:str='feature', # 'feature': missing features zeroed after the encoders; 'input': zeroed inputs
-                     batched:bool=True, # Encode once per batch and stack the subsets (False: the whole model per subset and batch)
-                     max_rows:int=16384, # Batched: at most this many (subset, sample) rows per fuse+head call
-                     progress:bool=False)->pd.DataFrame:
-    "Metrics for every modality subset, plus their mean and the worst subset."
+def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool=True, max_rows:int=16384, progress:bool=False):
+    "`(subsets, cms, names)`: the `(S, K, K)` confusion matrices of every modality subset on `dl` (the loop behind `evaluate_subsets`)."
     model, dl = _resolve(model, dl)
-    if isinstance(metrics, str): metrics = [metrics]
-    for m in metrics: metric_fn(m)
     if level not in ('feature', 'input'): raise ValueError(f"level must be 'feature' or 'input', got {level!r}")
     M, (K, ign, names) = model.n_modalities, _task_info(dl)
     names = names or getattr(model, 'names', None)
@@ -94,6 +85,22 @@ def evaluate_subsets(model, # A Learner, or a module with encode/fuse/head
                     out = model(*apply_mask(xs, mask), mask) if level == 'input' else model(*xs, mask)
                     cms[i] += confusion_matrix(main_output(out), y, K, ign)
     finally: model.train(was_training)
+    return subsets, cms, names
+
+@torch.no_grad()
+def evaluate_subsets(model, # A Learner, or a module with encode/fuse/head
+                     dl=None, # DataLoader (default: the learner's validation set)
+                     metrics:Sequence[str]=('accuracy',), # Names from robustmm.metrics.METRICS
+                     subsets=None, # Subsets to evaluate (default: all non-empty ones)
+                     level:str='feature', # 'feature': missing features zeroed after the encoders; 'input': zeroed inputs
+                     batched:bool=True, # Encode once per batch and stack the subsets (False: the whole model per subset and batch)
+                     max_rows:int=16384, # Batched: at most this many (subset, sample) rows per fuse+head call
+                     progress:bool=False)->pd.DataFrame:
+    "Metrics for every modality subset, plus their mean and the worst subset."
+    model, dl = _resolve(model, dl)
+    if isinstance(metrics, str): metrics = [metrics]
+    for m in metrics: metric_fn(m)
+    subsets, cms, names = subset_confusions(model, dl, subsets, level, batched, max_rows, progress)
     df = pd.DataFrame([{'subset': subset_name(s, names), 'n_modalities': len(s), **_scores(cms[i], metrics)} for i, s in enumerate(subsets)]).set_index('subset')
     summ = _summary_rows(df, metrics); summ['n_modalities'] = np.nan
     return pd.concat([df, summ[df.columns]])

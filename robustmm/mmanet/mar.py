@@ -12,12 +12,13 @@ import torch, torch.nn as nn, torch.nn.functional as F
 import pandas as pd
 from fastai.callback.core import Callback
 from ..core import all_subsets, subset_mask, subset_name, subset_index
-from ..metrics import confusion_matrix, metric_fn
+from ..metrics import metric_fn
+from ..evaluate import subset_confusions
 from ..learner import LossTerm
 from ..dmrnet.hard import _mask_ids, _subset_id
 
 # %% auto #0
-__all__ = ['weak_set', 'label_distribution_kl', 'mine_scores', 'ModalityAwareRegularization']
+__all__ = ['weak_set', 'histogram_kl', 'label_distribution_kl', 'mine_scores', 'ModalityAwareRegularization']
 
 # %% ../../nbs/41_mmanet.mar.ipynb #17ef3ef2
 def weak_set(scores:dict, k:int=1)->list:
@@ -26,35 +27,27 @@ def weak_set(scores:dict, k:int=1)->list:
     out = {sub for s in top for r in range(1, len(s)+1) for sub in itertools.combinations(s, r)}
     return sorted(out, key=lambda s: (len(s), s))
 
-def label_distribution_kl(pred_k:torch.Tensor, pred_full:torch.Tensor, n_classes:int, eps:float=1e-6)->float:
-    "KL between the normalised histograms of two sets of predicted labels."
-    hk = torch.bincount(pred_k.flatten(), minlength=n_classes).float() + eps
-    hf = torch.bincount(pred_full.flatten(), minlength=n_classes).float() + eps
+def histogram_kl(hk:torch.Tensor, hf:torch.Tensor, eps:float=1e-6)->float:
+    "KL between two label histograms (counts), normalised with `eps` added."
+    hk, hf = hk.float() + eps, hf.float() + eps
     hk, hf = hk/hk.sum(), hf/hf.sum()
     return (hk*(hk/hf).log()).sum().item()
+
+def label_distribution_kl(pred_k:torch.Tensor, pred_full:torch.Tensor, n_classes:int, eps:float=1e-6)->float:
+    "KL between the normalised histograms of two sets of predicted labels."
+    return histogram_kl(torch.bincount(pred_k.flatten(), minlength=n_classes), torch.bincount(pred_full.flatten(), minlength=n_classes), eps)
 
 # %% ../../nbs/41_mmanet.mar.ipynb #535b3fcb
 @torch.no_grad()
 def mine_scores(model, dl, candidates, measure:str='label_kl', metric:str='accuracy')->dict:
     "Distance of each candidate combination to the full one on `dl` (model in eval mode)."
-    was = model.training; model.eval()
-    M, dev, K = model.n_modalities, next(model.parameters()).device, dl.dataset.n_classes
-    full = tuple(range(M)); subs = list(candidates) + [full]
-    preds, cms = {s: [] for s in subs}, {s: torch.zeros(K, K, dtype=torch.long) for s in subs}
-    try:
-        for b in dl:
-            xs, y = [x.to(dev) for x in b[:M]], b[M].to(dev)
-            feats = model.encode(*xs)
-            for s in subs:
-                out = model.head(model.fuse(feats, subset_mask(s, len(y), M, dev)))
-                out = out[0] if isinstance(out, tuple) else out
-                preds[s].append(out.argmax(1).cpu()); cms[s] += confusion_matrix(out, y, K)
-    finally: model.train(was)
-    if measure == 'label_kl': return {s: label_distribution_kl(torch.cat(preds[s]), torch.cat(preds[full]), K) for s in candidates}
-    if measure == 'metric_gap':
-        fn, _ = metric_fn(metric)
-        return {s: (fn(cms[full]) - fn(cms[s]))**2 for s in candidates}
-    raise ValueError(f"unknown measure {measure!r}: use 'label_kl' or 'metric_gap'")
+    if measure not in ('label_kl', 'metric_gap'): raise ValueError(f"unknown measure {measure!r}: use 'label_kl' or 'metric_gap'")
+    full = tuple(range(model.n_modalities))
+    subs, cms, _ = subset_confusions(model, dl, list(candidates) + [full], batched=False)
+    cm = dict(zip(subs, cms))   # a predicted-label histogram is a confusion matrix's column sums
+    if measure == 'label_kl': return {s: histogram_kl(cm[s].sum(0), cm[full].sum(0)) for s in candidates}
+    fn, _ = metric_fn(metric)
+    return {s: (fn(cm[full]) - fn(cm[s]))**2 for s in candidates}
 
 class ModalityAwareRegularization(LossTerm):
     "MMANet's MAR: mine weak combinations on a validation DataLoader during `mine`, then CE of the regularisation head on their samples / B."

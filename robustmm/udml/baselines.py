@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
-from ..core import GaussianNoise, split_inputs, _expand_mask
+import pandas as pd
+from ..core import GaussianNoise, split_inputs, modality_generator
 from ..models import MultimodalNet, encoder_for
 from ..learner import NoiseInjection, LossTerm, mm_learner, fusion_learner
 from fastai.torch_core import set_seed
@@ -109,8 +110,6 @@ def dynamic_fusion_learner(dls, score:str='energy', gamma:float=1., feat_dim:int
 @torch.no_grad()
 def confidence_vs_level(model, dl, modality:int, levels:Sequence[float], noise=None, score:str='energy', seed:int=0)->pd.DataFrame:
     "Mean empirical confidence and mixing weight of `modality` when it alone is corrupted at each level."
-    import pandas as pd
-    from robustmm.core import modality_generator
     noise = noise or udml_noise()
     model.eval(); dev = next(model.parameters()).device
     M, rows = model.n_modalities, []
