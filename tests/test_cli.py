@@ -31,7 +31,8 @@ def test_protocol_missing_only(tmp_path):
 
 def test_bad_input_gives_a_message_not_a_traceback(tmp_path):
     for args, msg in [(['--methods', 'nope'], "unknown methods ['nope']"), (['--dataset', str(tmp_path/'missing')], 'unknown dataset'),
-                      (['--epochs', '0'], 'epochs must be >= 1'), (['--dataset', str(tmp_path)], 'unknown mfeat folder layout')]:
+                      (['--epochs', '0'], 'epochs must be >= 1'), (['--dataset', str(tmp_path)], 'unknown mfeat folder layout'),
+                      (['--device', 'cpu', '--amp'], 'needs a CUDA device')]:
         r = _bench(*args, '--out', str(tmp_path/'o'))
         assert r.returncode == 2, (args, r.stderr[-2000:])
         assert msg in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr[-2000:])
