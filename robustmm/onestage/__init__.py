@@ -140,6 +140,7 @@ class AlignmentMonitor(Callback):
             xs.append(b[:M]); ys.append(b[M])
             if sum(len(y) for y in ys) >= self.n: break
         self.xs, self.y = [torch.cat(x)[:self.n] for x in zip(*xs)], torch.cat(ys)[:self.n]
+        with torch.no_grad(): self.real = self.teacher.features(*self.xs)[1]   # the teacher is frozen: its features once
         self.mmd, self.first = [], self._features()
         self.mmd.append(mk_mmd(*self.first).item())
     @torch.no_grad()
@@ -147,7 +148,7 @@ class AlignmentMonitor(Callback):
         was = self.model.training; self.model.eval()
         try: restored = self.model._streams(self.model.encode(*self.xs))[1]
         finally: self.model.train(was)
-        return restored, self.teacher.features(*self.xs)[1]
+        return restored, self.real
     def after_epoch(self):
         self.last = self._features(); self.mmd.append(mk_mmd(*self.last).item())
 
