@@ -6,6 +6,7 @@ Docs: https://robustmm.github.io/robustmm/cli.html.md"""
 
 # %% ../nbs/70_cli.ipynb #18526541
 from __future__ import annotations
+import robustmm  # first: sets the package warning filters before fastai is imported
 import argparse, json, sys, time
 from contextlib import ExitStack
 from pathlib import Path
@@ -14,7 +15,8 @@ import matplotlib
 from fastai.torch_core import default_device
 import fastai.callback.fp16  # Learner.to_fp16
 from .core import GaussianNoise
-from .data import load_mfeat, MultimodalDataLoaders
+from .data import load_mfeat, MultimodalDataLoaders, DataSplits, MultimodalDataset
+from .datasets import load_npz, load_manifest, load_cremad, load_av_folder, load_nyuv2, load_casia_surf, carve_valid
 from .synthetic import synth_multimodal
 from .learner import fusion_learner
 from .evaluate import evaluate_subsets, evaluate_noise, plot_subsets, plot_noise, relative_robustness
@@ -24,7 +26,7 @@ from .mmanet import mmanet_learner, teacher_learner
 from .onestage import privileged_teacher, onestage_learner
 
 # %% auto #0
-__all__ = ['METHODS', 'DEFAULT_METHODS', 'bench_data', 'run_bench', 'main']
+__all__ = ['METHODS', 'DEFAULT_METHODS', 'READERS', 'bench_data', 'run_bench', 'main']
 
 # %% ../nbs/70_cli.ipynb #9c381e55
 METHODS = {
@@ -53,21 +55,40 @@ def _onestage(dls, seed, epochs:int=10, lr:float=3e-3):
 
 DEFAULT_METHODS = ('late', 'concat', 'late+dropout', 'dynamic', 'udml', 'common_subspace', 'dmrnet', 'mmanet', 'onestage')
 
-def bench_data(dataset:str, seed:int=0):
-    "DataSplits for a dataset name ('mfeat', 'synthetic') or a local folder with the mfeat files."
-    if dataset == 'mfeat': return load_mfeat(seed=seed)
+READERS = {'cremad': load_cremad, 'av-folder': load_av_folder, 'nyuv2': load_nyuv2, 'casia-surf': load_casia_surf}
+
+def _with_valid(d:DataSplits, seed:int, valid_pct:float=0.1)->DataSplits:
+    "Carve a stratified, seeded validation split from train when the data has none."
+    if d.valid is not None and len(d.valid): return d
+    tr, va = carve_valid(d.train.labels.numpy() if d.train.labels is not None else None, valid_pct, seed, len(d.train))
+    return DataSplits(d.train.subset(tr), d.train.subset(va), d.test)
+
+def bench_data(dataset:str, seed:int=0)->DataSplits:
+    """Train / valid / test splits for `--dataset`: 'mfeat', 'synthetic', a folder with the mfeat files, a `.npz`
+    of arrays, a `.csv` manifest of files, or `READER:PATH` with READER in cremad, av-folder, nyuv2, casia-surf."""
+    if dataset == 'mfeat': return load_mfeat(valid_pct=0.1, seed=seed)
     if dataset == 'synthetic':
         return synth_multimodal(1000, 500, 4, dims=(16, 16, 16), informativeness=(3, 2, 1.5), difficulty=(0, 0, 1),
-                                names=['easy', 'medium', 'hard'], seed=seed)
+                                names=['easy', 'medium', 'hard'], n_valid=200, seed=seed)
+    name, sep, rest = dataset.partition(':')
+    if sep and name in READERS:
+        if not Path(rest).exists(): raise FileNotFoundError(f"{name} folder not found: {rest}")
+        return _with_valid(READERS[name](rest, seed=seed), seed)
     p = Path(dataset)
-    if p.exists(): return load_mfeat(path=p, seed=seed)
-    raise ValueError(f"unknown dataset {dataset!r}: use 'mfeat', 'synthetic' or a folder with the mfeat files")
+    if p.suffix == '.npz': return load_npz(p, seed=seed)
+    if p.suffix == '.csv': return load_manifest(p, seed=seed)
+    if p.is_dir(): return load_mfeat(path=p, valid_pct=0.1, seed=seed)
+    raise ValueError(f"unknown dataset {dataset!r}: use 'mfeat', 'synthetic', an mfeat folder, a .npz file, a .csv manifest, "
+                     f"or one of {', '.join(k + ':PATH' for k in READERS)}")
 
 # %% ../nbs/70_cli.ipynb #d257f90c
 def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', epochs:int=10, seed:int=0,
               device=None, out='bench_out', levels=(0., 0.5, 1., 2., 4., 8.), lr:float=3e-3, bs:int=64,
-              quiet:bool=False, amp:bool|None=None)->dict:
-    "Train and evaluate `methods`; write tables and plots into `out`; return the tables."
+              quiet:bool=False, amp:bool|None=None,
+              num_workers:int=0, # Worker processes decoding file-backed data
+             )->dict:
+    """Train `methods` on the training split (selection and mining on validation), evaluate them on the test split;
+    write tables and plots into `out`; return the tables."""
     bad = [m for m in methods if m not in METHODS]
     if bad: raise ValueError(f"unknown methods {bad}; available: {list(METHODS)}")
     if protocol not in ('noise', 'missing', 'all'): raise ValueError(f"protocol must be noise, missing or all, got {protocol!r}")
@@ -76,7 +97,10 @@ def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', 
     amp = device.type == 'cuda' if amp is None else amp
     if amp and device.type != 'cuda': raise ValueError(f"mixed precision (amp) needs a CUDA device, got {device}")
     data = bench_data(dataset, seed)
-    dls = MultimodalDataLoaders.from_dsets(data.train, data.test, bs=bs, device=device, seed=seed)
+    dls = MultimodalDataLoaders.from_dsets(data.train, data.valid, bs=min(bs, len(data.train)), device=device, seed=seed, num_workers=num_workers)
+    test_dl = dls.test_dl(data.test)
+    seg = data.train.task == 'segmentation'
+    metric = 'miou' if seg else 'accuracy'   # the test metric of the task
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     summary, subsets, noise = [], {}, {}
     for i, name in enumerate(methods):
@@ -89,14 +113,14 @@ def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', 
             stack.enter_context(learn.no_logging())
             if quiet: stack.enter_context(learn.no_bar())
             learn.fit_one_cycle(epochs, lr)
-        row = {'method': name, 'clean_accuracy': learn.validate()[1], 'train_seconds': time.time() - t0}
+        row = {'method': name, f'clean_{metric}': learn.validate(dl=test_dl)[1], 'train_seconds': time.time() - t0}
         if protocol in ('missing', 'all'):
-            s = evaluate_subsets(learn); subsets[name] = s
-            row.update(subset_mean=s.loc['mean', 'accuracy'], worst_subset=s.loc['worst', 'accuracy'],
-                       worst_subset_name=s['accuracy'].iloc[:-2].idxmin())
+            s = evaluate_subsets(learn, test_dl, metrics=[metric]); subsets[name] = s
+            row.update(subset_mean=s.loc['mean', metric], worst_subset=s.loc['worst', metric],
+                       worst_subset_name=s[metric].iloc[:-2].idxmin())
         if protocol in ('noise', 'all'):
-            n = evaluate_noise(learn, noise=GaussianNoise(), levels=levels, corrupt='each+all', seed=seed); noise[name] = n
-            rr = relative_robustness(n)
+            n = evaluate_noise(learn, test_dl, noise=GaussianNoise(), levels=levels, corrupt='each+all', metrics=[metric], seed=seed); noise[name] = n
+            rr = relative_robustness(n, metric)
             row.update(noise_robustness_mean=rr.mean(), noise_robustness_all=rr.iloc[-1])
         summary.append(row)
     summary = pd.DataFrame(summary).set_index('method')
@@ -105,13 +129,14 @@ def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', 
     matplotlib.use('Agg', force=True)
     import matplotlib.pyplot as plt
     if subsets:
-        st = pd.concat({k: v['accuracy'] for k, v in subsets.items()}, axis=1); st.to_csv(out/'subsets.csv'); res['subsets'] = st
-        plot_subsets(subsets); plt.savefig(out/'subsets.png', dpi=120, bbox_inches='tight'); plt.close('all')
+        st = pd.concat({k: v[metric] for k, v in subsets.items()}, axis=1); st.to_csv(out/'subsets.csv'); res['subsets'] = st
+        plot_subsets(subsets, metric); plt.savefig(out/'subsets.png', dpi=120, bbox_inches='tight'); plt.close('all')
     if noise:
         nt = pd.concat([v.assign(method=k) for k, v in noise.items()]); nt.to_csv(out/'noise.csv', index=False); res['noise'] = nt
-        plot_noise(noise); plt.savefig(out/'noise.png', dpi=120, bbox_inches='tight'); plt.close('all')
+        plot_noise(noise, metric); plt.savefig(out/'noise.png', dpi=120, bbox_inches='tight'); plt.close('all')
     meta = dict(dataset=dataset, methods=list(methods), protocol=protocol, epochs=epochs, seed=seed, device=str(device), amp=amp,
-                levels=list(levels), n_train=len(data.train), n_test=len(data.test), modalities=data.train.names)
+                levels=list(levels), n_train=len(data.train), n_valid=len(data.valid), n_test=len(data.test), modalities=data.train.names,
+                kinds=data.train.kinds, task=data.train.task, metric=metric, num_workers=num_workers)
     (out/'results.json').write_text(json.dumps({'meta': meta, 'summary': summary.reset_index().to_dict('records')}, indent=1, default=float))
     return res
 
@@ -122,7 +147,10 @@ def _parser():
     b = sub.add_parser('bench', help='train and evaluate methods under the noise and missing-modality protocols')
     b.add_argument('--methods', default=','.join(DEFAULT_METHODS), help=f"comma-separated, from {', '.join(METHODS)}")
     b.add_argument('--protocol', default='all', choices=['noise', 'missing', 'all'])
-    b.add_argument('--dataset', default='mfeat', help="'mfeat' (shipped), 'synthetic', or a folder with the mfeat files")
+    b.add_argument('--dataset', default='mfeat', help="'mfeat' (shipped), 'synthetic', a folder with the mfeat files, a .npz of arrays "
+                   "(one per modality, y, optional split), a .csv manifest of files (y, optional split, one path column per modality), "
+                   "or cremad:PATH, av-folder:PATH, nyuv2:PATH, casia-surf:PATH")
+    b.add_argument('--num-workers', type=int, default=0, help='worker processes decoding file-backed data (in-memory data ignores it)')
     b.add_argument('--epochs', type=int, default=10)
     b.add_argument('--seed', type=int, default=0)
     b.add_argument('--device', default=None, help='cpu, cuda, cuda:1 ... (default: GPU if available)')
@@ -142,7 +170,7 @@ def main(argv=None):
         if args.device is not None:
             dev = torch.device(args.device)
             if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"device {args.device!r} requested but CUDA is not available")
-        res = run_bench(methods, args.protocol, args.dataset, args.epochs, args.seed, args.device, args.out, levels, amp=args.amp)
+        res = run_bench(methods, args.protocol, args.dataset, args.epochs, args.seed, args.device, args.out, levels, amp=args.amp, num_workers=args.num_workers)
     except (ValueError, FileNotFoundError, OSError, RuntimeError) as e:
         print(f'robustmm: error: {e}', file=sys.stderr); return 2
     with pd.option_context('display.width', 200, 'display.max_columns', 20, 'display.precision', 4):

@@ -6,34 +6,97 @@ Docs: https://robustmm.github.io/robustmm/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #dc33afe6
 from __future__ import annotations
-import random
+import robustmm  # first: sets the package warning filters before fastai is imported
+import random, copy, weakref
 from pathlib import Path
 from typing import Sequence
 from collections import namedtuple
 import numpy as np, torch
 import matplotlib.pyplot as plt
 from fastai.data.core import TfmdDL, DataLoaders
+from fastai.data.load import fa_collate
 from fastai.torch_core import default_device, to_device
 from .core import check_modalities, check_labels
 
 # %% auto #0
-__all__ = ['MFEAT_VIEWS', 'MFEAT_DIMS', 'DataSplits', 'MultimodalDataset', 'MultimodalDL', 'MultimodalDataLoaders',
-           'show_multimodal', 'tmc_test_rows', 'read_mfeat', 'stratified_split', 'load_mfeat']
+__all__ = ['MODALITY_KINDS', 'MFEAT_VIEWS', 'MFEAT_DIMS', 'DataSplits', 'infer_kind', 'check_kind', 'MultimodalBase',
+           'MultimodalDataset', 'FileDataset', 'MultimodalDL', 'MultimodalDataLoaders', 'show_multimodal',
+           'tmc_test_rows', 'read_mfeat', 'stratified_split', 'load_mfeat']
+
+# %% ../nbs/01_data.ipynb #25ea5f77
+MODALITY_KINDS = ('vector', 'image', 'depth', 'audio', 'video')
+_RANKS = dict(vector=1, image=3, depth=3, audio=3, video=4)   # per-sample ranks: (D,), (C, H, W), (T, C, H, W)
+
+def infer_kind(shape:Sequence[int])->str:
+    "The modality kind implied by a per-sample shape: `(D,)` vector, `(C, H, W)` image, `(T, C, H, W)` video."
+    kinds = {1: 'vector', 3: 'image', 4: 'video'}
+    if len(shape) not in kinds:
+        raise ValueError(f"cannot infer a modality kind from per-sample shape {tuple(shape)}: use (D,), (C, H, W) or (T, C, H, W)")
+    return kinds[len(shape)]
+
+def check_kind(kind:str, shape:Sequence[int], name:str='')->str:
+    "Check that `kind` is known and fits the per-sample `shape`; return it."
+    if kind not in MODALITY_KINDS: raise ValueError(f"unknown modality kind {kind!r} for {name!r}: use one of {MODALITY_KINDS}")
+    if len(shape) != _RANKS[kind]:
+        raise ValueError(f"modality {name!r} of kind {kind!r} needs {_RANKS[kind]}-d samples, got per-sample shape {tuple(shape)}")
+    return kind
+
+class MultimodalBase(torch.utils.data.Dataset):
+    """The dataset protocol every factory, callback, evaluation function and the CLI rely on.
+    Items are `(x_1..x_M, y)`; the description below is known without decoding any item."""
+    names:list; kinds:list; n_classes:int; ignore_index:int|None = None; class_names:list|None = None
+    @property
+    def shapes(self)->dict:
+        "`{name: per-sample shape}` of each modality, as the model receives it."
+        return dict(self._shapes)
+    @property
+    def n_modalities(self)->int: return len(self.names)
+    @property
+    def n_inp(self)->int: return len(self.names)
+    @property
+    def task(self)->str: return 'classification'
+    @property
+    def labels(self)->torch.Tensor|None:
+        "Class labels `(N,)` for stratified splits (None for segmentation): read without decoding inputs."
+        return None
+    def subset(self, idx)->'MultimodalBase': raise NotImplementedError
+    def new_empty(self)->'MultimodalBase': return self.subset(np.zeros(0, dtype=np.int64))
+    def describe(self)->dict:
+        "What must agree between the splits of one dataset."
+        return dict(names=list(self.names), kinds=list(self.kinds), shapes=self.shapes, n_classes=self.n_classes, task=self.task)
+    def check_matches(self, other:'MultimodalBase', what:str='valid'):
+        "Raise if `other` (another split) differs from this one in modalities, shapes, classes or task."
+        if not isinstance(other, MultimodalBase):
+            raise TypeError(f"the {what} dataset must be a MultimodalBase (e.g. MultimodalDataset or FileDataset), got {type(other).__name__}")
+        a, b = self.describe(), other.describe()
+        for k in a:
+            if a[k] != b[k]: raise ValueError(f"the train and {what} datasets differ in {k}: {a[k]} vs {b[k]}")
+        return self
+    def __repr__(self):
+        return f"{type(self).__name__}({len(self)} samples, {self.task}, {self.n_classes} classes, modalities " + \
+               ', '.join(f"{n}: {k} {s}" for n, k, s in zip(self.names, self.kinds, self.shapes.values())) + ')'
+
+def _n_classes_from(y, ignore_index=None):
+    "Default number of classes: the largest label + 1 (pass `n_classes` when a split may lack the top class)."
+    yv = y if ignore_index is None else y[y != ignore_index]
+    return int(yv.max()) + 1 if yv.numel() else None
 
 # %% ../nbs/01_data.ipynb #d6bc63a0
 def _to_tensor(a, dtype=None):
     t = a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a))
     return t.to(dtype) if dtype is not None else t
 
-class MultimodalDataset(torch.utils.data.Dataset):
-    "Tensors of M modalities with labels (and optional extra targets); items are `(x_1..x_M, y, *extras)`."
+class MultimodalDataset(MultimodalBase):
+    "Tensors of M modalities in memory, with labels (and optional extra targets); items are `(x_1..x_M, y, *extras)`."
     def __init__(self, xs:Sequence, # One array/tensor per modality, first dimension = samples
                  y, # Labels: (N,) class indices or (N, H, W) label maps
                  names:Sequence[str]|None=None, # Modality names (default m0, m1, ...)
                  n_classes:int|None=None, # Number of classes (default: max label + 1)
                  extras:Sequence=(), # Extra per-sample targets appended after y
                  ignore_index:int|None=None, # Label value ignored by losses/metrics (segmentation)
-                 validate:bool=True):
+                 validate:bool=True,
+                 kinds:Sequence[str]|None=None, # Modality kinds (default: inferred from the shapes; e.g. 'depth' or 'audio' for 3-d samples)
+                 class_names:Sequence[str]|None=None):
         xs = [_to_tensor(x) for x in xs]
         xs = [x.float() if x.dtype == torch.float64 else x for x in xs]
         y = _to_tensor(y)
@@ -45,42 +108,137 @@ class MultimodalDataset(torch.utils.data.Dataset):
             if y.shape[0] != xs[0].shape[0]:
                 raise ValueError(f"got {y.shape[0]} labels for {xs[0].shape[0]} samples")
         if not (y.is_floating_point() or y.dtype == torch.bool): y = y.long()
-        if n_classes is None and y.numel():
-            yv = y if ignore_index is None else y[y != ignore_index]
-            n_classes = int(yv.max()) + 1 if yv.numel() and not y.is_floating_point() else None
+        if n_classes is None and y.numel() and not y.is_floating_point(): n_classes = _n_classes_from(y, ignore_index)
         if validate: check_labels(y, n_classes, ignore_index)
         extras = [_to_tensor(e) for e in extras]
         for e in extras:
             if e.shape[0] != y.shape[0]: raise ValueError(f"an extra target has {e.shape[0]} rows for {y.shape[0]} samples")
+        if kinds is None: kinds = [infer_kind(x.shape[1:]) for x in xs]
+        if len(kinds) != len(xs): raise ValueError(f"got {len(kinds)} modality kinds for {len(xs)} modalities")
+        self.kinds = [check_kind(k, x.shape[1:], n) for k, x, n in zip(kinds, xs, names)]
         self.xs, self.y, self.names, self.n_classes, self.extras, self.ignore_index = xs, y, names, n_classes, extras, ignore_index
+        self.class_names = list(class_names) if class_names is not None else None
 
-    @property
-    def n_inp(self)->int: return len(self.xs)
-    @property
-    def n_modalities(self)->int: return len(self.xs)
     @property
     def tensors(self)->tuple: return (*self.xs, self.y, *self.extras)
     @property
     def shapes(self)->dict: return {n: tuple(x.shape[1:]) for n, x in zip(self.names, self.xs)}
+    @property
+    def task(self)->str: return 'segmentation' if self.y.ndim > 1 else 'classification'
+    @property
+    def labels(self)->torch.Tensor|None: return None if self.task == 'segmentation' else self.y
     def __len__(self): return self.y.shape[0]
     def __getitem__(self, i): return tuple(t[i] for t in self.tensors)
-    def __repr__(self):
-        return f"{type(self).__name__}({len(self)} samples, {self.n_classes} classes, modalities {self.shapes})"
 
     def _new(self, xs, y, extras):
-        return type(self)(xs, y, self.names, self.n_classes, extras, self.ignore_index, validate=False)
+        return type(self)(xs, y, self.names, self.n_classes, extras, self.ignore_index, validate=False, kinds=self.kinds, class_names=self.class_names)
     def subset(self, idx)->'MultimodalDataset':
         "The samples at `idx` (indices or boolean mask)."
         idx = torch.as_tensor(idx)
         return self._new([x[idx] for x in self.xs], self.y[idx], [e[idx] for e in self.extras])
-    def new_empty(self)->'MultimodalDataset': return self.subset(torch.zeros(0, dtype=torch.long))
     def with_extras(self, *extras)->'MultimodalDataset':
         "A copy with `extras` as extra targets (replacing any previous ones)."
-        return type(self)(self.xs, self.y, self.names, self.n_classes, extras, self.ignore_index, validate=False)
+        return type(self)(self.xs, self.y, self.names, self.n_classes, extras, self.ignore_index, validate=False, kinds=self.kinds, class_names=self.class_names)
+
+# %% ../nbs/01_data.ipynb #b5890f79
+class FileDataset(MultimodalBase):
+    "Samples decoded from files in `__getitem__`: one reader per modality applied to each record, then the transforms."
+    def __init__(self, records:Sequence, # One record per sample (a dict of paths, a row...), handed to every reader
+                 readers:dict, # {modality name: callable(record) -> tensor}, in modality order
+                 labels=None, # (N,) class indices (classification)
+                 label_reader=None, # callable(record) -> (H, W) class-index map (segmentation), instead of `labels`
+                 n_classes:int|None=None, # Number of classes (default: the largest label + 1)
+                 kinds:Sequence[str|None]|None=None, # Modality kinds, in modality order (None, or a None entry: inferred from the shape)
+                 class_names:Sequence[str]|None=None,
+                 ignore_index:int|None=None, # Label value ignored by losses/metrics (segmentation)
+                 item_tfms:dict|None=None, # {modality name: callable(tensor) -> tensor}: independent per-modality transforms
+                 joint_tfm=None, # callable(list of tensors, y) -> (list, y): one random draw shared by aligned modalities
+                 shapes:dict|None=None): # Per-sample shapes after the transforms (default: read from the first record)
+        self.records, self.readers, self.names = list(records), dict(readers), list(readers)
+        if not self.names: raise ValueError("readers must name at least one modality")
+        if (labels is None) == (label_reader is None): raise ValueError("pass exactly one of labels (classification) or label_reader (segmentation)")
+        self.label_reader, self.ignore_index = label_reader, ignore_index
+        self.y = None if labels is None else _to_tensor(labels).long()
+        if self.y is not None:
+            if self.y.ndim != 1 or len(self.y) != len(self.records):
+                raise ValueError(f"labels must be one class index per record: got shape {tuple(self.y.shape)} for {len(self.records)} records")
+            if n_classes is None and len(self.y): n_classes = _n_classes_from(self.y)
+            check_labels(self.y, n_classes)
+        elif n_classes is None: raise ValueError("segmentation data needs n_classes")
+        self.n_classes, self.class_names = n_classes, list(class_names) if class_names is not None else None
+        self.item_tfms, self.joint_tfm = dict(item_tfms or {}), joint_tfm
+        unknown = set(self.item_tfms) - set(self.names)
+        if unknown: raise ValueError(f"item_tfms names unknown modalities {sorted(unknown)}; modalities: {self.names}")
+        if shapes is None:
+            if not self.records: raise ValueError("an empty FileDataset needs shapes")
+            shapes = {n: tuple(x.shape) for n, x in zip(self.names, self[0][:len(self.names)])}
+        self._shapes = {n: tuple(shapes[n]) for n in self.names}
+        kinds = [None]*len(self.names) if kinds is None else list(kinds)
+        if len(kinds) != len(self.names): raise ValueError(f"got {len(kinds)} modality kinds for {len(self.names)} modalities")
+        kinds = [infer_kind(s) if k is None else k for k, s in zip(kinds, self._shapes.values())]
+        self.kinds = [check_kind(k, s, n) for k, s, n in zip(kinds, self._shapes.values(), self.names)]
+
+    @property
+    def task(self)->str: return 'classification' if self.label_reader is None else 'segmentation'
+    @property
+    def labels(self)->torch.Tensor|None: return self.y
+    def __len__(self): return len(self.records)
+    def _read(self, i, name, fn):
+        try: return fn(self.records[i])
+        except (OSError, ValueError) as e:   # name the sample and modality; keep the exception type (FileNotFoundError stays one)
+            raise type(e)(f"{e} (sample {i}, modality {name!r})") from e
+    def __getitem__(self, i):
+        xs = [self._read(i, n, r) for n, r in self.readers.items()]
+        y = self.y[i] if self.y is not None else self._read(i, 'label', self.label_reader)
+        if self.joint_tfm is not None: xs, y = self.joint_tfm(list(xs), y)
+        xs = [self.item_tfms[n](x) if n in self.item_tfms else x for n, x in zip(self.names, xs)]
+        return (*[torch.as_tensor(x, dtype=torch.float32) for x in xs], torch.as_tensor(y, dtype=torch.long))
+
+    def _copy(self, **kw):
+        new = copy.copy(self); new.__dict__.update(kw); return new
+    def subset(self, idx)->'FileDataset':
+        "The samples at `idx` (indices or boolean mask), with the same readers and transforms."
+        idx = np.asarray(idx)
+        if idx.dtype == bool: idx = np.flatnonzero(idx)
+        return self._copy(records=[self.records[i] for i in idx], y=None if self.y is None else self.y[torch.as_tensor(idx, dtype=torch.long)])
+    def with_tfms(self, item_tfms:dict|None=None, joint_tfm=None)->'FileDataset':
+        "A copy with other transforms (e.g. the evaluation ones for a validation split); shapes must not change."
+        new = self._copy(item_tfms=dict(item_tfms or {}), joint_tfm=joint_tfm)
+        if len(new):
+            got = {n: tuple(x.shape) for n, x in zip(self.names, new[0][:len(self.names)])}
+            if got != self._shapes: raise ValueError(f"the new transforms change the per-sample shapes: {got} vs {self._shapes}")
+        return new
 
 # %% ../nbs/01_data.ipynb #b1d8cb4e
+class _EpochBatches(torch.utils.data.Sampler):
+    "The batches of the current epoch, set by `MultimodalDL` before each pass (workers outlive epochs)."
+    def __init__(self): self.batches = []
+    def __iter__(self): return iter(self.batches)
+    def __len__(self): return len(self.batches)
+
+def _worker_init(worker_id): torch.set_num_threads(1)   # decoding workers must not compete with the training threads
+
+def _stop_workers(loader):
+    "Stop a torch DataLoader's persistent workers while its queues are intact (a garbage collector pass may not keep them so)"
+    it = getattr(loader, '_iterator', None)
+    if it is not None and hasattr(it, '_shutdown_workers'): it._shutdown_workers()
+    loader._iterator = None
+
 class MultimodalDL(TfmdDL):
-    "A fastai DataLoader over a `MultimodalDataset` that builds each batch by slicing tensors."
+    """A fastai DataLoader over a `MultimodalBase` dataset. In-memory datasets are sliced in the main process
+    (no per-item calls, no workers); file-backed ones decode items in `num_workers` worker processes that persist across epochs."""
+    def __init__(self, dataset=None, num_workers:int=0, persistent_workers:bool|None=None, pin_memory:bool|None=None, device=None, **kwargs):
+        if dataset is not None and not isinstance(dataset, MultimodalBase):
+            raise TypeError(f"MultimodalDL needs a MultimodalBase dataset (MultimodalDataset, FileDataset...), got {type(dataset).__name__}")
+        if num_workers is None or num_workers < 0: raise ValueError(f"num_workers must be an integer >= 0, got {num_workers}")
+        if isinstance(dataset, MultimodalDataset): num_workers = 0   # slicing tensors in memory beats any worker
+        dev = torch.device(device) if device is not None else None
+        if pin_memory is None: pin_memory = dev is not None and dev.type == 'cuda' and num_workers > 0
+        if persistent_workers is None: persistent_workers = num_workers > 0
+        super().__init__(dataset, num_workers=num_workers, persistent_workers=persistent_workers, pin_memory=pin_memory, device=device, **kwargs)
+
+    @property
+    def in_memory(self)->bool: return isinstance(self.dataset, MultimodalDataset)
     def create_batches(self, samps):
         idx = torch.as_tensor(list(samps), dtype=torch.long)
         tensors = self.dataset.tensors
@@ -88,39 +246,76 @@ class MultimodalDL(TfmdDL):
             if self.drop_last and len(chunk) < self.bs: break
             yield tuple(t[chunk] for t in tensors)
 
+    def _chunks(self, idxs):
+        chunks = [idxs[i:i+self.bs] for i in range(0, len(idxs), self.bs)]
+        if self.drop_last and chunks and len(chunks[-1]) < self.bs: chunks.pop()
+        return chunks
+    def _file_batches(self, idxs):
+        chunks = self._chunks(list(idxs))
+        if self.fake_l.num_workers == 0:
+            for c in chunks: yield fa_collate([self.dataset[i] for i in c])
+            return
+        if getattr(self, '_loader', None) is None:
+            gen = torch.Generator().manual_seed(self.rng.randint(0, 2**31))   # worker seeds follow the DataLoaders' seed
+            self._loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=_EpochBatches(), num_workers=self.fake_l.num_workers,
+                collate_fn=fa_collate, pin_memory=self.pin_memory, persistent_workers=self.fake_l.persistent_workers,
+                worker_init_fn=_worker_init, generator=gen)
+            self._stop = weakref.finalize(self, _stop_workers, self._loader)   # when this DataLoader goes, or at exit
+        self._loader.batch_sampler.batches = chunks
+        yield from self._loader
+
     def __iter__(self):
-        if self.fake_l.num_workers: yield from super().__iter__(); return
-        self.randomize(); self.before_iter()    # as fastai's DataLoader.__iter__, minus the torch DataLoader around it
+        self.randomize(); self.before_iter()    # as fastai's DataLoader.__iter__, minus the torch DataLoader around in-memory data
         idxs = self.get_idxs()
-        torch.empty((), dtype=torch.int64).random_()   # the torch loader draws a base seed here: keep the global RNG stream, and so every seeded result, unchanged
-        for b in self.create_batches(idxs):
-            if self.device is not None: b = to_device(b, self.device)
+        if self.in_memory:
+            torch.empty((), dtype=torch.int64).random_()   # the torch loader draws a base seed here: keep the global RNG stream, and so every seeded result, unchanged
+            batches = self.create_batches(idxs)
+        else: batches = self._file_batches(idxs)
+        nb = self.pin_memory and self.device is not None and self.device.type == 'cuda'
+        for b in batches:
+            b = tuple(b)
+            if self.device is not None: b = to_device(b, self.device, non_blocking=nb)
             yield self.after_batch(b)
         self.after_iter()
+
+    def new(self, dataset=None, cls=None, **kwargs):
+        kwargs.setdefault('persistent_workers', self.fake_l.persistent_workers)
+        return super().new(dataset, cls, **kwargs)
+    def close(self):
+        "Stop the worker processes now (they are restarted by the next pass)."
+        if getattr(self, '_loader', None) is not None: self._stop(); self._loader = None
+    def __getstate__(self):   # worker processes are not part of a saved DataLoader
+        d = dict(self.__dict__); d.pop('_loader', None); d.pop('_stop', None); return d
 
     def show_batch(self, b=None, max_n:int=4, **kwargs):
         "Draw the modalities of `max_n` samples side by side."
         if b is None: b = self.one_batch()
-        return show_multimodal(b, self.dataset.names, max_n=max_n, n_classes=self.dataset.n_classes, **kwargs)
+        return show_multimodal(b, self.dataset.names, max_n=max_n, n_classes=self.dataset.n_classes,
+                               class_names=getattr(self.dataset, 'class_names', None), **kwargs)
 
 class MultimodalDataLoaders(DataLoaders):
     "Train/valid `MultimodalDL`s with the modality names at hand."
     @classmethod
-    def from_dsets(cls, train_ds:MultimodalDataset, valid_ds:MultimodalDataset,
+    def from_dsets(cls, train_ds:MultimodalBase, valid_ds:MultimodalBase,
                    bs:int=64, # Batch size
                    val_bs:int|None=None, # Validation batch size (default 2*bs)
                    shuffle:bool=True, # Shuffle the training set
                    drop_last:bool=True, # Drop the last incomplete training batch (keeps BatchNorm happy)
                    device=None, # Default: `default_device()`
-                   seed:int|None=None, # Seed for the shuffling order
-                   num_workers:int=0, path='.'):
-        for d in (train_ds, valid_ds):
-            if not isinstance(d, MultimodalDataset): raise TypeError(f"expected a MultimodalDataset, got {type(d).__name__}")
-        if train_ds.names != valid_ds.names: raise ValueError(f"train and valid modalities differ: {train_ds.names} vs {valid_ds.names}")
+                   seed:int|None=None, # Seed for the shuffling order (and the workers' random streams)
+                   num_workers:int=0, # Worker processes decoding file-backed data (in-memory data is sliced in the main process)
+                   persistent_workers:bool|None=None, # Keep the workers between epochs (default: True when there are workers)
+                   pin_memory:bool|None=None, # Page-locked batches for fast host-to-GPU copies (default: on for CUDA with workers)
+                   path='.'):
+        if not isinstance(train_ds, MultimodalBase):
+            raise TypeError(f"the training dataset must be a MultimodalBase (MultimodalDataset, FileDataset...), got {type(train_ds).__name__}")
+        train_ds.check_matches(valid_ds, 'valid')
+        if not isinstance(bs, int) or bs < 1: raise ValueError(f"bs must be a positive integer, got {bs!r}")
         if len(train_ds) < bs and drop_last: raise ValueError(f"the training set has {len(train_ds)} samples, fewer than one batch of {bs}")
         device = default_device() if device is None else device
-        trn = MultimodalDL(train_ds, bs=bs, shuffle=shuffle, drop_last=drop_last, num_workers=num_workers, device=device)
-        val = MultimodalDL(valid_ds, bs=val_bs or 2*bs, shuffle=False, drop_last=False, num_workers=num_workers, device=device)
+        kw = dict(num_workers=num_workers, persistent_workers=persistent_workers, pin_memory=pin_memory, device=device)
+        trn = MultimodalDL(train_ds, bs=bs, shuffle=shuffle, drop_last=drop_last, **kw)
+        val = MultimodalDL(valid_ds, bs=val_bs or 2*bs, shuffle=False, drop_last=False, **kw)
         dls = cls(trn, val, path=path, device=device)
         if seed is not None: dls.seed(seed)
         return dls
@@ -139,13 +334,14 @@ class MultimodalDataLoaders(DataLoaders):
     @property
     def names(self)->list[str]: return self.train_ds.names
     @property
+    def kinds(self)->list[str]: return self.train_ds.kinds
+    @property
     def n_modalities(self)->int: return len(self.train_ds.names)
     @property
     def n_classes(self)->int: return self.train_ds.n_classes
-    def test_dl(self, ds:MultimodalDataset, bs:int|None=None)->MultimodalDL:
-        "A validation-style DataLoader over another `MultimodalDataset` (e.g. the test split)."
-        if not isinstance(ds, MultimodalDataset): raise TypeError(f"expected a MultimodalDataset, got {type(ds).__name__}")
-        if ds.names != self.names: raise ValueError(f"modalities {ds.names} do not match the training modalities {self.names}")
+    def test_dl(self, ds:MultimodalBase, bs:int|None=None)->MultimodalDL:
+        "A validation-style DataLoader over another split of the same data (e.g. the test split)."
+        self.train_ds.check_matches(ds, 'test')
         return self.valid.new(ds, bs=bs or self.valid.bs, shuffle=False, drop_last=False)
 
 # %% ../nbs/01_data.ipynb #8a2127e4

@@ -19,7 +19,7 @@ import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, lr_f
 from fastai.torch_core import set_seed, find_bs
 from fastcore.foundation import L
 from .core import sample_modality_mask, subset_mask, Noise, modality_generator, check_mask
-from .models import fusion_model
+from .models import fusion_model, modality_encoders
 from .metrics import MeanIoU
 
 # %% auto #0
@@ -214,7 +214,9 @@ def default_loss_and_metrics(dls, task:str):
     if task == 'segmentation': return loss, [MeanIoU(ds.n_classes, ign)]
     return loss, [accuracy]
 
-def task_of(dls)->str: return 'segmentation' if dls.train_ds.y.ndim > 1 else 'classification'
+def task_of(dls)->str:
+    "'classification' or 'segmentation', from the training dataset's protocol."
+    return dls.train_ds.task
 
 def mm_learner(dls, model:nn.Module, loss_func=None, metrics=None, modality_dropout=None, seed:int|None=0,
                opt_func=FastAdam, lr:float=1e-3, cbs=None, **kwargs)->Learner:
@@ -233,10 +235,12 @@ def fusion_learner(dls, fusion:str='late', # 'late', 'concat' or 'weighted'
                    encoder:str='auto', feat_dim:int=64,
                    modality_dropout=None, # None, a drop probability (bernoulli), 'subsets', or a ModalityDropout
                    seed:int|None=0, # Seeds model init and the data order
+                   arch=None, # ResNet depth (18/34/50) for image-like modalities
+                   weights_path=None, # Local ResNet weights: a path or {modality: path}
                    enc_kwargs:dict|None=None, **kwargs)->Learner:
     "A seeded `Learner` for a fusion baseline built from `dls`."
     if seed is not None: set_seed(seed, reproducible=True)
     ds = dls.train_ds
-    model = fusion_model([ds.xs[i].shape[1:] for i in range(ds.n_modalities)], ds.n_classes, fusion, ds.names,
-                         encoder, feat_dim, task_of(dls), **(enc_kwargs or {}))
+    encs = modality_encoders(ds, encoder, feat_dim, arch=arch, weights_path=weights_path, **(enc_kwargs or {}))
+    model = fusion_model(None, ds.n_classes, fusion, ds.names, task=ds.task, encoders=encs)
     return mm_learner(dls, model, modality_dropout=modality_dropout, seed=seed, **kwargs)

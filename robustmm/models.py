@@ -12,8 +12,9 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .core import split_inputs, apply_mask, _expand_mask, MissingTokens
 
 # %% auto #0
-__all__ = ['MLPEncoder', 'ConvEncoder', 'ResNetEncoder', 'SegHead', 'ConcatFusion', 'LateFusion', 'WeightedFusion',
-           'MultimodalNet', 'repeat_batch', 'stacked_subset_outputs', 'encoder_for', 'fusion_model']
+__all__ = ['RESNET_ARCHS', 'ENCODERS', 'MLPEncoder', 'ConvEncoder', 'resnet_arch', 'ResNetEncoder', 'VideoEncoder', 'SegHead',
+           'ConcatFusion', 'LateFusion', 'WeightedFusion', 'MultimodalNet', 'repeat_batch', 'stacked_subset_outputs',
+           'encoder_for', 'modality_encoders', 'fusion_model']
 
 # %% ../nbs/02_models.ipynb #97551bb3
 class MLPEncoder(nn.Sequential):
@@ -42,11 +43,21 @@ class ConvEncoder(nn.Module):
         f = self.body(x)
         return f if self.out == 'map' else F.adaptive_avg_pool2d(f, 1).flatten(1)
 
+RESNET_ARCHS = (18, 34, 50)
+
+def resnet_arch(arch)->str:
+    "torchvision's name for a ResNet depth given as 18/34/50 or 'resnet18'/'resnet34'/'resnet50'."
+    name = f'resnet{arch}' if isinstance(arch, int) else str(arch)
+    if name not in [f'resnet{a}' for a in RESNET_ARCHS]: raise ValueError(f"arch must be one of {RESNET_ARCHS} (or 'resnet18'...), got {arch!r}")
+    return name
+
 class ResNetEncoder(nn.Module):
-    "torchvision ResNet-18 trunk (no classifier); `weights_path` loads a local state dict (no download)."
-    def __init__(self, in_ch:int=3, out:str='vector', weights_path:str|Path|None=None, arch:str='resnet18'):
+    "torchvision ResNet trunk (18, 34 or 50 layers; no classifier); `weights_path` loads a local state dict (no download)."
+    def __init__(self, in_ch:int=3, out:str='vector', weights_path:str|Path|None=None, arch=18):
         super().__init__()
         import torchvision
+        arch = resnet_arch(arch)
+        if out not in ('vector', 'map'): raise ValueError(f"out must be 'vector' or 'map', got {out!r}")
         net = getattr(torchvision.models, arch)(weights=None)
         if weights_path is not None:
             p = Path(weights_path)
@@ -60,11 +71,22 @@ class ResNetEncoder(nn.Module):
             with torch.no_grad(): net.conv1.weight.copy_(w)
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
         self.layers = nn.Sequential(net.layer1, net.layer2, net.layer3, net.layer4)
-        if out not in ('vector', 'map'): raise ValueError(f"out must be 'vector' or 'map', got {out!r}")
-        self.out, self.out_dim, self.stride = out, net.fc.in_features, 32
+        self.out, self.out_dim, self.stride, self.arch = out, net.fc.in_features, 32, arch
     def forward(self, x):
         f = self.layers(self.stem(x))
         return f if self.out == 'map' else F.adaptive_avg_pool2d(f, 1).flatten(1)
+
+class VideoEncoder(nn.Module):
+    "Encode each of T frames with one frame encoder and average over time: `(B, T, C, H, W)` -> a vector or a map (as the papers' code pools)."
+    def __init__(self, frame_encoder:nn.Module):
+        super().__init__()
+        self.frames = frame_encoder
+        self.out, self.out_dim, self.stride = getattr(frame_encoder, 'out', 'vector'), frame_encoder.out_dim, getattr(frame_encoder, 'stride', 1)
+    def forward(self, x):
+        if x.ndim != 5: raise ValueError(f"a video encoder needs (B, T, C, H, W) inputs, got shape {tuple(x.shape)}")
+        B, T = x.shape[:2]
+        f = self.frames(x.flatten(0, 1))
+        return f.view(B, T, *f.shape[1:]).mean(1)
 
 # %% ../nbs/02_models.ipynb #f711431c
 class SegHead(nn.Module):
@@ -165,11 +187,28 @@ def stacked_subset_outputs(model, feats, masks:torch.Tensor, max_rows:int=16384)
     return torch.cat(outs)
 
 # %% ../nbs/02_models.ipynb #d9b85776
-def encoder_for(shape:Sequence[int], out_dim:int=64, kind:str='auto', seg:bool=False,
-                hidden:Sequence[int]=(128,), dropout:float=0.1, weights_path=None)->nn.Module:
-    "An encoder for one modality with per-sample `shape`: 'mlp' for vectors; 'cnn' or 'resnet18' for (C, H, W)."
+ENCODERS = ('auto', 'mlp', 'cnn', 'resnet', 'resnet18', 'resnet34', 'resnet50')
+
+def encoder_for(shape:Sequence[int], # Per-sample shape: (D,), (C, H, W) or (T, C, H, W)
+                out_dim:int=64, # Feature size (MLP/CNN; a ResNet has its own)
+                kind:str='auto', # One of ENCODERS: 'auto' (MLP for vectors, CNN otherwise, ResNet when `arch` is given)
+                seg:bool=False, # Keep a feature map for segmentation
+                hidden:Sequence[int]=(128,), dropout:float=0.1,
+                weights_path=None, # Local pretrained weights for a ResNet
+                arch=None, # ResNet depth 18/34/50 (implies kind='resnet')
+                modality:str|None=None, # The modality kind ('vector', 'image', 'depth', 'audio', 'video'); default from the shape
+               )->nn.Module:
+    "An encoder for one modality: an MLP for vectors; a CNN or ResNet for images, depth and spectrograms; the same per frame for video."
     shape = tuple(shape)
-    if kind == 'auto': kind = 'mlp' if len(shape) == 1 else 'cnn'
+    if kind not in ENCODERS: raise ValueError(f"unknown encoder kind {kind!r}: use one of {ENCODERS}")
+    if kind.startswith('resnet') and kind != 'resnet':
+        if arch is not None and resnet_arch(arch) != kind: raise ValueError(f"encoder {kind!r} contradicts arch={arch!r}")
+        kind, arch = 'resnet', kind
+    modality = modality or {1: 'vector', 4: 'video'}.get(len(shape), 'image')
+    if modality == 'video':
+        if len(shape) != 4: raise ValueError(f"a video modality needs (T, C, H, W) samples, got per-sample shape {shape}")
+        return VideoEncoder(encoder_for(shape[1:], out_dim, kind, seg, hidden, dropout, weights_path, arch, 'image'))
+    if kind == 'auto': kind = 'mlp' if len(shape) == 1 else 'resnet' if arch is not None else 'cnn'
     if kind == 'mlp':
         if len(shape) != 1: raise ValueError(f"an MLP encoder needs vector inputs, got per-sample shape {shape}")
         if seg: raise ValueError("segmentation needs image-like modalities, got a vector modality")
@@ -177,21 +216,37 @@ def encoder_for(shape:Sequence[int], out_dim:int=64, kind:str='auto', seg:bool=F
     if len(shape) != 3: raise ValueError(f"a {kind} encoder needs (C, H, W) inputs, got per-sample shape {shape}")
     out = 'map' if seg else 'vector'
     if kind == 'cnn': return ConvEncoder(shape[0], (16, 32, out_dim), out)
-    if kind == 'resnet18': return ResNetEncoder(shape[0], out, weights_path)
-    raise ValueError(f"unknown encoder kind {kind!r}: use 'auto', 'mlp', 'cnn' or 'resnet18'")
+    return ResNetEncoder(shape[0], out, weights_path, 18 if arch is None else arch)
+
+def modality_encoders(ds, # A dataset following the `MultimodalBase` protocol
+                      encoder:str='auto', feat_dim:int=64, seg:bool|None=None,
+                      arch=None, # ResNet depth for image-like modalities (vectors keep an MLP)
+                      weights_path=None, # Local ResNet weights: one path, or {modality name: path}
+                      **enc_kwargs)->list[nn.Module]:
+    "One encoder per modality of `ds`, chosen from its kind and per-sample shape (what every learner factory uses)."
+    seg = ds.task == 'segmentation' if seg is None else seg
+    encs = []
+    for name, kind in zip(ds.names, ds.kinds):
+        shape = ds.shapes[name]
+        k = 'mlp' if kind == 'vector' and encoder != 'auto' and encoder.startswith('resnet') else encoder   # a ResNet has no meaning for vectors
+        w = weights_path.get(name) if isinstance(weights_path, dict) else weights_path
+        encs.append(encoder_for(shape, feat_dim, k, seg, weights_path=None if kind == 'vector' else w,
+                                arch=None if kind == 'vector' else arch, modality=kind, **enc_kwargs))
+    return encs
 
 def fusion_model(shapes:Sequence[Sequence[int]], # Per-sample shape of each modality
                  n_classes:int,
                  fusion:str='late', # 'late', 'concat' or 'weighted'
                  names:Sequence[str]|None=None,
-                 encoder:str='auto', # 'auto', 'mlp', 'cnn' or 'resnet18'
+                 encoder:str='auto', # One of ENCODERS
                  feat_dim:int=64, # Feature size of each encoder (MLP/CNN)
                  task:str='classification', # or 'segmentation'
+                 encoders:Sequence[nn.Module]|None=None, # Ready-made encoders (then `shapes` only counts the modalities)
                  **enc_kwargs)->MultimodalNet:
-    "A baseline `MultimodalNet` built from the modality shapes."
+    "A baseline `MultimodalNet` built from the modality shapes (or from given encoders)."
     if task not in ('classification', 'segmentation'): raise ValueError(f"unknown task {task!r}")
     seg = task == 'segmentation'
-    encs = [encoder_for(s, feat_dim, encoder, seg, **enc_kwargs) for s in shapes]
+    encs = list(encoders) if encoders is not None else [encoder_for(s, feat_dim, encoder, seg, **enc_kwargs) for s in shapes]
     dims = [e.out_dim for e in encs]
     def head(d): return SegHead(d, n_classes, encs[0].stride) if seg else nn.Linear(d, n_classes)
     if fusion == 'late': return MultimodalNet(encs, LateFusion([head(d) for d in dims]), None, names)

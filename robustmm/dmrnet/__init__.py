@@ -26,7 +26,7 @@ def dmrnet_learner(dls, beta:float=0.5, # Weight of the hard-combination regular
     warmup = (0.05 if paper else 0.2) if warmup is None else warmup
     if paper:
         kwargs.setdefault('opt_func', partial(SGD, mom=0.9, wd=1e-4))
-        if all(len(x.shape[1:]) == 3 for x in dls.train_ds.xs): kwargs.setdefault('encoder', 'resnet18')
+        if all(k != 'vector' for k in dls.train_ds.kinds): kwargs.setdefault('encoder', 'resnet')
     if probabilistic is False and score == 'variance': raise ValueError("score='variance' needs probabilistic embeddings")
     cbs = list(L(cbs))
     if beta: cbs.append(HardCombinationRegularizer(beta, warmup, score, rule, k, aux_head))

@@ -44,15 +44,21 @@ class HardCombinationRegularizer(LossTerm):
         super().__init__(weight, train_only=True)
         if score not in ('variance', 'loss'): raise ValueError(f"score must be 'variance' or 'loss', got {score!r}")
         self.warmup, self.score, self.rule, self.k, self.aux_head = warmup, score, rule, k, aux_head
-    def before_fit(self):
+    def before_fit(self):   # fastai also runs before_fit/after_epoch inside validate and get_preds: state is reset only when training starts
         M = self.model.n_modalities
         self.candidates = [s for s in all_subsets(M) if len(s) < M] or all_subsets(M)
-        self.sums, self.counts = torch.zeros(2**M), torch.zeros(2**M)
-        self.scores, self.hard = {}, None
-        if not isinstance(self.rule, str):   # an explicit list: no warm-up statistics needed
-            self.hard = [subset_index(s, getattr(self.model, 'names', None), M) for s in self.rule]
         if self.aux_head and getattr(self.model, 'aux_head', None) is None:
             raise ValueError("aux_head=True needs a model built with an auxiliary head (CombinationNet(aux_head=True))")
+        if not hasattr(self, 'hard'): self._reset()
+    def _reset(self):
+        M = self.model.n_modalities
+        self.sums, self.counts = torch.zeros(2**M), torch.zeros(2**M)
+        self.scores, self.hard, self._trained = {}, None, False
+        if not isinstance(self.rule, str):   # an explicit list: no warm-up statistics needed
+            self.hard = [subset_index(s, getattr(self.model, 'names', None), M) for s in self.rule]
+    def before_train(self):
+        if self.epoch == 0 and self.train_iter == 0: self._reset()   # a new training run
+        self._trained = True
     def _per_sample_ce(self, logits):
         y = self.yb[0]
         ce = F.cross_entropy(logits, y, reduction='none')
@@ -74,7 +80,8 @@ class HardCombinationRegularizer(LossTerm):
         logits = self.model.aux_head(aux['z']) if self.aux_head else self.pred
         return (self._per_sample_ce(logits)*sel).sum()/len(sel)
     def after_epoch(self):
-        if self.hard is not None or (self.epoch + 1) < max(1, round(self.warmup*self.n_epoch)): return
+        trained, self._trained = self._trained, False
+        if not trained or self.hard is not None or (self.epoch + 1) < max(1, round(self.warmup*self.n_epoch)): return
         self.scores = {s: (self.sums[_subset_id(s)]/self.counts[_subset_id(s)]).item() for s in self.candidates if self.counts[_subset_id(s)] > 0}
         self.hard = select_hard(self.scores, self.rule, self.k)
     def report(self)->pd.DataFrame:

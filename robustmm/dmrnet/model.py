@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import split_inputs, apply_mask
-from ..models import MultimodalNet, ConcatFusion, SegHead, encoder_for
+from ..models import MultimodalNet, ConcatFusion, SegHead, encoder_for, modality_encoders
 from ..probabilistic import ProbEmbedding, gaussian_kl
 from ..learner import LossTerm, mm_learner, ModalityDropout, task_of
 from ..core import all_subsets, subset_mask, subset_name
@@ -71,11 +71,13 @@ class EmbeddingKL(LossTerm):
 # %% ../../nbs/20_dmrnet.model.ipynb #a1ce98f8
 def combination_learner(dls, probabilistic:bool=True, encoder:str='auto', feat_dim:int=64, emb_dim:int|None=None,
                         kl_weight:float=1e-3, kl_reduce:str='sum', aux_head:bool=False, seed:int=0, cbs=None,
-                        modality_dropout:bool=True, model_cls=None, **kwargs):
+                        modality_dropout:bool=True, model_cls=None,
+                        arch=None, weights_path=None, # ResNet depth and local weights for image-like modalities
+                        enc_kwargs:dict|None=None, **kwargs):
     "`CombinationNet` (or `model_cls`) trained with uniform modality dropout over all combinations (+ the KL term when probabilistic)."
     set_seed(seed, reproducible=True)
     ds, task = dls.train_ds, task_of(dls)
-    encs = [encoder_for(x.shape[1:], feat_dim, encoder, seg=task == 'segmentation') for x in ds.xs]
+    encs = modality_encoders(ds, encoder, feat_dim, task == 'segmentation', arch, weights_path, **(enc_kwargs or {}))
     model = (model_cls or CombinationNet)(encs, ds.n_classes, ds.names, probabilistic, emb_dim, task, aux_head)
     cbs = ([ModalityDropout('subsets')] if modality_dropout else []) + ([EmbeddingKL(kl_weight, kl_reduce)] if probabilistic else []) + list(L(cbs))
     return mm_learner(dls, model, seed=seed, cbs=cbs, **kwargs)

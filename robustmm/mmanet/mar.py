@@ -58,14 +58,21 @@ class ModalityAwareRegularization(LossTerm):
         super().__init__(weight, train_only=True)
         if measure not in ('label_kl', 'metric_gap'): raise ValueError(f"unknown measure {measure!r}: use 'label_kl' or 'metric_gap'")
         self.valid_dl, self.mine, self.measure, self.metric, self.k, self.fixed = valid_dl, mine, measure, metric, k, weak
-    def before_fit(self):
+    def before_fit(self):   # fastai also runs before_fit/after_epoch inside validate and get_preds: state is reset only when training starts
         M = self.model.n_modalities
         self.candidates = [s for s in all_subsets(M) if len(s) == M-1] if M > 1 else []
-        self.scores, self.weak = {s: 0. for s in self.candidates}, None
+        if not hasattr(self, 'weak'): self._reset()
+    def _reset(self):
+        M = self.model.n_modalities
+        self.scores, self.weak, self._trained = {s: 0. for s in self.candidates}, None, False
         if self.fixed is not None: self.weak = [subset_index(s, getattr(self.model, 'names', None), M) for s in self.fixed]
         elif M == 1: self.weak = []
+    def before_train(self):
+        if self.epoch == 0 and self.train_iter == 0: self._reset()   # a new training run
+        self._trained = True
     def after_epoch(self):
-        if self.weak is not None: return
+        trained, self._trained = self._trained, False
+        if not trained or self.weak is not None: return
         done = (self.epoch + 1)/self.n_epoch
         if done > self.mine[0] - 1e-9:
             for s, v in mine_scores(self.model, self.valid_dl, self.candidates, self.measure, self.metric).items(): self.scores[s] += v

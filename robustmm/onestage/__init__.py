@@ -75,14 +75,18 @@ def _teacher_dim(teacher, dls):
 
 def onestage_learner(dls, teacher, available, # the P-teacher (`privileged_teacher`) and the available modality
                      mmd:float=1., kd:float=1., rec:float=1., restore_ce:float=0., T:float=4.,
-                     channels:int=64, share:bool=True, feat_dim:int=64, encoder:str='auto', seed:int=0, cbs=None, **kwargs):
+                     channels:int=64, share:bool=True, feat_dim:int=64, encoder:str='auto', seed:int=0, cbs=None,
+                     arch=None, weights_path=None, # ResNet depth and local weights for an image-like available modality
+                     enc_kwargs:dict|None=None, **kwargs):
     "A seeded `Learner` for one-stage modality distillation (the privileged modality only feeds the teacher)."
     set_seed(seed, reproducible=True)
     a = subset_index(available, dls.names, dls.n_modalities)
     if len(a) != 1: raise ValueError("one available modality is supported (concatenate views into one modality first)")
     a, ds, task = a[0], dls.train_ds, task_of(dls)
-    shape, seg = ds.xs[a].shape[1:], task == 'segmentation'
-    model = OneStageNet(encoder_for(shape, feat_dim, encoder, seg), encoder_for(shape, feat_dim, encoder, seg), _teacher_dim(teacher, dls),
+    name = ds.names[a]   # both streams read the available modality
+    mk = lambda: encoder_for(ds.shapes[name], feat_dim, encoder, task == 'segmentation', weights_path=weights_path, arch=arch,
+                             modality=ds.kinds[a], **(enc_kwargs or {}))
+    model = OneStageNet(mk(), mk(), _teacher_dim(teacher, dls),
                         ds.n_classes, a, dls.n_modalities, ds.names, channels, share, task)
     terms = [Teacher(teacher), FeatureMMD(mmd), PredictionKD(kd, T), TranslationConsistency(rec)]
     if restore_ce: terms.append(RestorationCE(restore_ce))

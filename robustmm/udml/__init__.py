@@ -15,7 +15,7 @@ from fastai.callback.schedule import ParamScheduler, SchedPoly
 from fastai.torch_core import set_seed
 from fastcore.basics import ifnone
 from ..core import split_inputs, apply_mask, _expand_mask
-from ..models import encoder_for
+from ..models import modality_encoders
 from ..probabilistic import ProbEmbedding, gaussian_kl
 from ..learner import mm_learner
 from ..evaluate import evaluate_noise
@@ -120,7 +120,9 @@ def udml_learner(dls, encoder:str='auto', feat_dim:int=64,
                  dependence:str='logit_l1', dep_momentum:float=0.9, target:str='std',
                  probabilistic:bool=True, use_estimator:bool=True, use_dependence:bool=True,
                  weight_mode:str='one_plus', detach_weights:bool=False,
-                 paper:bool=False, seed:int=0, enc_kwargs:dict|None=None, **kwargs):
+                 paper:bool=False, seed:int=0,
+                 arch=None, weights_path=None, # ResNet depth and local weights for image-like modalities
+                 enc_kwargs:dict|None=None, **kwargs):
     "A seeded fastai `Learner` for UDML on any `MultimodalDataLoaders` (vector or image modalities)."
     set_seed(seed, reproducible=True)
     ds = dls.train_ds
@@ -128,11 +130,10 @@ def udml_learner(dls, encoder:str='auto', feat_dim:int=64,
     gamma, beta = ifnone(gamma, dflt['gamma']), ifnone(beta, dflt['beta'])
     noise_start, weight_start = ifnone(noise_start, dflt['noise_start']), ifnone(weight_start, dflt['weight_start'])
     if paper:
-        encoder = 'resnet18' if encoder == 'auto' and all(len(x.shape[1:]) == 3 for x in ds.xs) else encoder
+        encoder = 'resnet' if encoder == 'auto' and all(k != 'vector' for k in ds.kinds) else encoder
         kwargs.setdefault('opt_func', partial(SGD, mom=0.9, wd=1e-4))
         kwargs['cbs'] = list(kwargs.get('cbs') or []) + [GradientClip(40.)]
-    encs = [encoder_for(x.shape[1:], feat_dim, 'mlp' if (encoder == 'resnet18' and x.ndim == 2) else encoder, **(enc_kwargs or {}))
-            for x in ds.xs]
+    encs = modality_encoders(ds, encoder, feat_dim, False, arch, weights_path, **(enc_kwargs or {}))
     model = UDMLNet(encs, ds.n_classes, ds.names, probabilistic, use_estimator, use_dependence, weight_mode, detach_weights, dep_momentum)
     cbs = [UnimodalCE(gamma, train_only=True), DependenceUpdate(dependence)]
     if probabilistic: cbs.append(PriorKL(beta, levels))

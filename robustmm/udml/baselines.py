@@ -11,7 +11,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
 import pandas as pd
 from ..core import GaussianNoise, split_inputs, modality_generator
-from ..models import MultimodalNet, encoder_for
+from ..models import MultimodalNet, modality_encoders
 from ..learner import NoiseInjection, LossTerm, mm_learner, fusion_learner
 from fastai.torch_core import set_seed
 
@@ -96,11 +96,13 @@ class UnimodalCE(LossTerm):
         return ce.mean(1).sum()
 
 def dynamic_fusion_learner(dls, score:str='energy', gamma:float=1., feat_dim:int=64, encoder:str='auto', seed:int=0,
-                           levels=UDML_LEVELS, noise_start:float=0.3, temperature:float=1., **kwargs):
+                           levels=UDML_LEVELS, noise_start:float=0.3, temperature:float=1.,
+                           arch=None, weights_path=None, # ResNet depth and local weights for image-like modalities
+                           enc_kwargs:dict|None=None, **kwargs):
     "Empirical dynamic fusion (energy or entropy confidence) trained with the shared noisy-data protocol."
     set_seed(seed, reproducible=True)
     ds = dls.train_ds
-    encs = [encoder_for(x.shape[1:], feat_dim, encoder) for x in ds.xs]
+    encs = modality_encoders(ds, encoder, feat_dim, False, arch, weights_path, **(enc_kwargs or {}))
     heads = [nn.Linear(e.out_dim, ds.n_classes) for e in encs]
     model = DynamicFusionNet(encs, DynamicLateFusion(heads, score, temperature), None, ds.names)
     cbs = [UnimodalCE(gamma, train_only=True)] + noisy_training_cbs(levels, noise_start=noise_start, seed=seed)
