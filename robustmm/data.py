@@ -262,7 +262,7 @@ class MultimodalDL(TfmdDL):
                 worker_init_fn=_worker_init, generator=gen)
             self._stop = weakref.finalize(self, _stop_workers, self._loader)   # when this DataLoader goes, or at exit
         self._loader.batch_sampler.batches = chunks
-        yield from self._loader
+        for b in self._loader: yield tuple(b)   # pinned batches come back as lists
 
     def __iter__(self):
         self.randomize(); self.before_iter()    # as fastai's DataLoader.__iter__, minus the torch DataLoader around in-memory data
@@ -273,7 +273,6 @@ class MultimodalDL(TfmdDL):
         else: batches = self._file_batches(idxs)
         nb = self.pin_memory and self.device is not None and self.device.type == 'cuda'
         for b in batches:
-            b = tuple(b)
             if self.device is not None: b = to_device(b, self.device, non_blocking=nb)
             yield self.after_batch(b)
         self.after_iter()
