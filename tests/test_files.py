@@ -83,3 +83,27 @@ def test_every_factory_trains_on_files_with_workers(name, dls, tmp_path):
     assert reloaded.dls.train_ds.records == []        # the export carries no data rows
     preds2, _ = reloaded.get_preds(dl=dls.test)
     torch.testing.assert_close(preds, preds2, rtol=0, atol=0)
+
+def test_every_factory_takes_the_resnet_depth_and_local_weights(tmp_path):
+    "arch picks the torchvision ResNet depth for image-like modalities (vectors keep an MLP); weights come from a local file."
+    import torchvision
+    from robustmm.data import MultimodalDataset
+    from robustmm.models import ResNetEncoder, VideoEncoder
+    g = torch.Generator().manual_seed(0)
+    mk = lambda n: MultimodalDataset([torch.randn(n, 4, generator=g), torch.randn(n, 1, 32, 32, generator=g), torch.randn(n, 2, 3, 32, 32, generator=g)],
+                                     torch.arange(n) % 2, ['vec', 'spec', 'frames'], kinds=['vector', 'audio', 'video'])
+    dls = MultimodalDataLoaders.from_dsets(mk(8), mk(4), bs=4, device='cpu')
+    torch.save(torchvision.models.resnet34(weights=None).state_dict(), tmp_path/'r34.pth')
+    t = teacher_learner(dls, arch=34).model
+    factories = [lambda **k: fusion_learner(dls, 'late', **k), lambda **k: static_fusion_learner(dls, **k), lambda **k: dynamic_fusion_learner(dls, **k),
+                 lambda **k: udml_learner(dls, **k), lambda **k: common_subspace_learner(dls, **k), lambda **k: dmrnet_learner(dls, **k),
+                 lambda **k: teacher_learner(dls, **k), lambda **k: modality_dropout_learner(dls, **k),
+                 lambda **k: plain_distillation_learner(dls, t, **k), lambda **k: mmanet_learner(dls, t, **k)]
+    for f in factories:
+        encs = f(arch=34, weights_path=tmp_path/'r34.pth').model.encoders
+        assert type(encs[0]).__name__ == 'MLPEncoder'
+        assert isinstance(encs[1], ResNetEncoder) and encs[1].arch == 'resnet34'
+        assert isinstance(encs[2], VideoEncoder) and encs[2].frames.arch == 'resnet34'
+    assert onestage_learner(dls, privileged_teacher(dls, 2, epochs=1, arch=50), 'spec', arch=50).model.enc_a.arch == 'resnet50'
+    with pytest.raises(FileNotFoundError, match='nowhere.pth'): fusion_learner(dls, arch=18, weights_path=tmp_path/'nowhere.pth')
+    with pytest.raises(ValueError, match=r'arch must be one of \(18, 34, 50\)'): fusion_learner(dls, arch=101)

@@ -62,10 +62,10 @@ class OneStageNet(nn.Module):
         return self.head(z), {'restored': restored, 'restored_logits': self.restore_head(restored), 'j2': j2, 'j3': j3}
 
 # %% ../../nbs/31_onestage.ipynb #0c627096
-def privileged_teacher(dls, privileged, epochs:int=12, lr:float=3e-3, seed:int=0):
-    "Train a teacher on the privileged modality alone; returns a `SubsetTeacher` for the `Teacher` callback."
+def privileged_teacher(dls, privileged, epochs:int=12, lr:float=3e-3, seed:int=0, **kwargs):
+    "Train a teacher on the privileged modality alone (`kwargs` to `combination_learner`, e.g. `arch`); returns a `SubsetTeacher` for the `Teacher` callback."
     p = subset_index(privileged, dls.names, dls.n_modalities)
-    t = combination_learner(dls, probabilistic=False, modality_dropout=False, seed=seed, cbs=[FixedSubset(p)])
+    t = combination_learner(dls, probabilistic=False, modality_dropout=False, seed=seed, cbs=[FixedSubset(p)], **kwargs)
     with t.no_bar(), t.no_logging(): t.fit_one_cycle(epochs, lr)
     return SubsetTeacher(t.model.eval(), p)
 
