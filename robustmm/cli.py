@@ -14,7 +14,7 @@ import pandas as pd, torch
 import matplotlib
 from fastai.torch_core import default_device
 import fastai.callback.fp16  # Learner.to_fp16
-from .core import GaussianNoise
+from .core import GaussianNoise, check_levels
 from .data import load_mfeat, MultimodalDataLoaders, DataSplits, MultimodalDataset
 from .datasets import load_npz, load_manifest, load_cremad, load_av_folder, load_nyuv2, load_casia_surf, carve_valid
 from .synthetic import synth_multimodal
@@ -82,17 +82,36 @@ def bench_data(dataset:str, seed:int=0)->DataSplits:
                      f"or one of {', '.join(k + ':PATH' for k in READERS)}")
 
 # %% ../nbs/70_cli.ipynb #d257f90c
+def _tables(summary, subsets, noise, metric)->dict:
+    "The result tables from what has finished so far."
+    res = {'summary': pd.DataFrame(summary, columns=None if summary else ['method']).set_index('method')}
+    if subsets: res['subsets'] = pd.concat({k: v[metric] for k, v in subsets.items()}, axis=1)
+    if noise: res['noise'] = pd.concat([v.assign(method=k) for k, v in noise.items()])
+    return res
+
+def _write(out:Path, res:dict, failed:dict, meta:dict):
+    "Write every table so far (called after each method: a later failure, or a full disk, loses nothing already done)."
+    res['summary'].to_csv(out/'summary.csv')
+    if 'subsets' in res: res['subsets'].to_csv(out/'subsets.csv')
+    if 'noise' in res: res['noise'].to_csv(out/'noise.csv', index=False)
+    (out/'results.json').write_text(json.dumps({'meta': meta, 'summary': res['summary'].reset_index().to_dict('records'), 'failed': failed},
+                                               indent=1, default=float))
+
 def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', epochs:int=10, seed:int=0,
               device=None, out='bench_out', levels=(0., 0.5, 1., 2., 4., 8.), lr:float=3e-3, bs:int=64,
               quiet:bool=False, amp:bool|None=None,
               num_workers:int=0, # Worker processes decoding file-backed data
              )->dict:
     """Train `methods` on the training split (selection and mining on validation), evaluate them on the test split;
-    write tables and plots into `out`; return the tables."""
+    write tables and plots into `out` after every method; return the tables and `failed` ({method: error})."""
+    methods = list(methods)
+    if not methods: raise ValueError(f"no methods given; choose from {', '.join(METHODS)}")
     bad = [m for m in methods if m not in METHODS]
     if bad: raise ValueError(f"unknown methods {bad}; available: {list(METHODS)}")
     if protocol not in ('noise', 'missing', 'all'): raise ValueError(f"protocol must be noise, missing or all, got {protocol!r}")
     if epochs < 1: raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if bs < 1: raise ValueError(f"bs must be >= 1, got {bs}")
+    levels = check_levels(levels)
     device = torch.device(device) if device is not None else default_device()
     amp = device.type == 'cuda' if amp is None else amp
     if amp and device.type != 'cuda': raise ValueError(f"mixed precision (amp) needs a CUDA device, got {device}")
@@ -102,42 +121,42 @@ def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', 
     seg = data.train.task == 'segmentation'
     metric = 'miou' if seg else 'accuracy'   # the test metric of the task
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    summary, subsets, noise = [], {}, {}
+    meta = dict(dataset=dataset, methods=methods, protocol=protocol, epochs=epochs, seed=seed, device=str(device), amp=amp,
+                levels=list(levels), n_train=len(data.train), n_valid=len(data.valid), n_test=len(data.test), modalities=data.train.names,
+                kinds=data.train.kinds, task=data.train.task, metric=metric, num_workers=num_workers)
+    summary, subsets, noise, failed = [], {}, {}, {}
     for i, name in enumerate(methods):
         if not quiet: print(f'[{i+1}/{len(methods)}] {name}: training {epochs} epochs on {dataset} ({device})', flush=True)
         t0 = time.time()
-        learn = METHODS[name](dls, seed)
-        learn.model.to(device)
-        if amp: learn.to_fp16()
-        with ExitStack() as stack:  # fastai's progress bar stays on unless quiet
-            stack.enter_context(learn.no_logging())
-            if quiet: stack.enter_context(learn.no_bar())
-            learn.fit_one_cycle(epochs, lr)
-        row = {'method': name, f'clean_{metric}': learn.validate(dl=test_dl)[1], 'train_seconds': time.time() - t0}
-        if protocol in ('missing', 'all'):
-            s = evaluate_subsets(learn, test_dl, metrics=[metric]); subsets[name] = s
-            row.update(subset_mean=s.loc['mean', metric], worst_subset=s.loc['worst', metric],
-                       worst_subset_name=s[metric].iloc[:-2].idxmin())
-        if protocol in ('noise', 'all'):
-            n = evaluate_noise(learn, test_dl, noise=GaussianNoise(), levels=levels, corrupt='each+all', metrics=[metric], seed=seed); noise[name] = n
-            rr = relative_robustness(n, metric)
-            row.update(noise_robustness_mean=rr.mean(), noise_robustness_all=rr.iloc[-1])
-        summary.append(row)
-    summary = pd.DataFrame(summary).set_index('method')
-    summary.to_csv(out/'summary.csv')
-    res = {'summary': summary}
+        try:
+            learn = METHODS[name](dls, seed)
+            learn.model.to(device)
+            if amp: learn.to_fp16()
+            with ExitStack() as stack:  # fastai's progress bar stays on unless quiet
+                stack.enter_context(learn.no_logging())
+                if quiet: stack.enter_context(learn.no_bar())
+                learn.fit_one_cycle(epochs, lr)
+            row = {'method': name, f'clean_{metric}': learn.validate(dl=test_dl)[1], 'train_seconds': time.time() - t0}
+            if protocol in ('missing', 'all'):
+                s = evaluate_subsets(learn, test_dl, metrics=[metric])
+                row.update(subset_mean=s.loc['mean', metric], worst_subset=s.loc['worst', metric], worst_subset_name=s[metric].iloc[:-2].idxmin())
+            if protocol in ('noise', 'all'):
+                n = evaluate_noise(learn, test_dl, noise=GaussianNoise(), levels=levels, corrupt='each+all', metrics=[metric], seed=seed)
+                rr = relative_robustness(n, metric)
+                row.update(noise_robustness_mean=rr.mean(), noise_robustness_all=rr.iloc[-1])
+        except Exception as e:   # one method's failure must not cost the others' results
+            failed[name] = f'{type(e).__name__}: {e}'
+            print(f'[{i+1}/{len(methods)}] {name} failed: {failed[name]}', file=sys.stderr, flush=True)
+        else:
+            summary.append(row)
+            if protocol in ('missing', 'all'): subsets[name] = s
+            if protocol in ('noise', 'all'): noise[name] = n
+        _write(out, _tables(summary, subsets, noise, metric), failed, meta)
+    res = _tables(summary, subsets, noise, metric); res['failed'] = failed
     matplotlib.use('Agg', force=True)
     import matplotlib.pyplot as plt
-    if subsets:
-        st = pd.concat({k: v[metric] for k, v in subsets.items()}, axis=1); st.to_csv(out/'subsets.csv'); res['subsets'] = st
-        plot_subsets(subsets, metric); plt.savefig(out/'subsets.png', dpi=120, bbox_inches='tight'); plt.close('all')
-    if noise:
-        nt = pd.concat([v.assign(method=k) for k, v in noise.items()]); nt.to_csv(out/'noise.csv', index=False); res['noise'] = nt
-        plot_noise(noise, metric); plt.savefig(out/'noise.png', dpi=120, bbox_inches='tight'); plt.close('all')
-    meta = dict(dataset=dataset, methods=list(methods), protocol=protocol, epochs=epochs, seed=seed, device=str(device), amp=amp,
-                levels=list(levels), n_train=len(data.train), n_valid=len(data.valid), n_test=len(data.test), modalities=data.train.names,
-                kinds=data.train.kinds, task=data.train.task, metric=metric, num_workers=num_workers)
-    (out/'results.json').write_text(json.dumps({'meta': meta, 'summary': summary.reset_index().to_dict('records')}, indent=1, default=float))
+    if subsets: plot_subsets(subsets, metric); plt.savefig(out/'subsets.png', dpi=120, bbox_inches='tight'); plt.close('all')
+    if noise: plot_noise(noise, metric); plt.savefig(out/'noise.png', dpi=120, bbox_inches='tight'); plt.close('all')
     return res
 
 # %% ../nbs/70_cli.ipynb #94bf62d4
@@ -161,10 +180,11 @@ def _parser():
     return p
 
 def main(argv=None):
-    "Entry point of the `robustmm` console script."
+    "Entry point of the `robustmm` console script: exit 0, 1 when a method failed (the others' results are kept), 2 on bad input."
     args = _parser().parse_args(argv)
     try:
         methods = [m.strip() for m in args.methods.split(',') if m.strip()]
+        if not methods: raise ValueError(f"--methods names no method; choose from {', '.join(METHODS)}")
         levels = (0., 0.5, 1., 2., 4., 8.)
         if args.quick: methods, levels, args.epochs = methods[:2], (0., 1., 4.), min(args.epochs, 2)
         if args.device is not None:
@@ -176,6 +196,10 @@ def main(argv=None):
     with pd.option_context('display.width', 200, 'display.max_columns', 20, 'display.precision', 4):
         print(res['summary'])
     print(f'\nwrote tables and plots to {Path(args.out).resolve()}')
+    if res['failed']:
+        for m, err in res['failed'].items(): print(f'robustmm: {m} failed: {err}', file=sys.stderr)
+        print(f"robustmm: {len(res['failed'])} of {len(methods)} methods failed; the others' results are in {args.out}", file=sys.stderr)
+        return 1
     return 0
 
 def _console(): sys.exit(main())

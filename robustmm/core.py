@@ -12,8 +12,9 @@ import torch, torch.nn as nn, torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['check_modalities', 'check_labels', 'all_subsets', 'subset_name', 'subset_index', 'check_mask', 'subset_mask',
-           'subset_masks', 'sample_modality_mask', 'MissingTokens', 'apply_mask', 'split_inputs', 'Noise',
-           'GaussianNoise', 'SaltPepperNoise', 'gaussian_kernel1d', 'GaussianBlur', 'modality_generator', 'corrupt']
+           'subset_masks', 'subset_id', 'mask_ids', 'id_subset', 'sample_modality_mask', 'MissingTokens', 'apply_mask',
+           'split_inputs', 'check_levels', 'Noise', 'GaussianNoise', 'SaltPepperNoise', 'gaussian_kernel1d',
+           'GaussianBlur', 'modality_generator', 'corrupt']
 
 # %% ../nbs/00_core.ipynb #2dd99d75
 def _mod_name(i, names=None): return f"'{names[i]}'" if names is not None else f"#{i}"
@@ -119,6 +120,19 @@ def subset_masks(n_modalities:int, subsets=None, device=None)->torch.Tensor:
     for r, s in enumerate(subsets): m[r, list(s)] = True
     return m
 
+# %% ../nbs/00_core.ipynb #0b06fe51
+def subset_id(subset:Sequence[int])->int:
+    "The combination id of a subset of modality indices: its bit pattern (`(0, 2)` -> 5)."
+    return sum(2**int(i) for i in subset)
+
+def mask_ids(mask:torch.Tensor)->torch.Tensor:
+    "The combination id of each row of a `(B, M)` presence mask, on the mask's device."
+    return (mask.long()*(2**torch.arange(mask.shape[1], device=mask.device))).sum(1)
+
+def id_subset(i:int, n_modalities:int)->tuple[int, ...]:
+    "The subset of modality indices with combination id `i`."
+    return tuple(m for m in range(n_modalities) if (int(i) >> m) & 1)
+
 # %% ../nbs/00_core.ipynb #5ccd6401
 def sample_modality_mask(batch_size:int, n_modalities:int,
                          mode:str='subsets', # 'subsets': one non-empty subset per sample; 'bernoulli': drop each modality with prob `p`
@@ -162,6 +176,10 @@ def apply_mask(feats:Sequence[torch.Tensor], # One feature tensor per modality, 
     "Replace the features of absent modalities by zeros (default) or by learned tokens."
     feats = list(feats)
     if mask is None: return feats
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        raise TypeError(f"a presence mask must be a bool tensor (True = present), got {getattr(mask, 'dtype', type(mask).__name__)}: "
+                        "a float or integer mask would scale features instead of removing them")
+    torch._assert_async(mask.any(1).all(), "a sample has every modality absent: at least one modality must be present")   # no host sync on a GPU
     if mask.shape != (feats[0].shape[0], len(feats)):
         raise ValueError(f"presence mask of shape {tuple(mask.shape)} does not match {len(feats)} modalities "
                          f"with batch size {feats[0].shape[0]}")
@@ -183,12 +201,21 @@ def split_inputs(inputs:Sequence[torch.Tensor], n_modalities:int, names=None)->t
     return inputs, mask
 
 # %% ../nbs/00_core.ipynb #353bb2a5
+def check_levels(levels, name:str='levels')->list[float]:
+    "A non-empty list of finite noise levels >= 0, or a clear error naming `name`."
+    try: lv = [float(l) for l in levels]
+    except (TypeError, ValueError): raise ValueError(f"{name} must be a sequence of numbers, got {levels!r}") from None
+    if not lv: raise ValueError(f"{name} must not be empty")
+    bad = [l for l in lv if not math.isfinite(l) or l < 0]
+    if bad: raise ValueError(f"{name} must be finite numbers >= 0, got {bad}")
+    return lv
+
 def _levels(level, x:torch.Tensor)->torch.Tensor:
     "Per-sample levels as a float tensor of shape (B,) on x's device"
     lv = torch.as_tensor(level, dtype=torch.float32, device=x.device)
     if lv.ndim == 0: lv = lv.expand(x.shape[0])
     if lv.shape != (x.shape[0],): raise ValueError(f"level must be a number or one value per sample ({x.shape[0]}), got shape {tuple(lv.shape)}")
-    if (lv < 0).any(): raise ValueError("noise levels must be >= 0")
+    if not bool(((lv >= 0) & torch.isfinite(lv)).all()): raise ValueError("noise levels must be finite numbers >= 0 (got NaN, inf or a negative level)")
     return lv
 
 def _randn_like(x, generator):

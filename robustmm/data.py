@@ -20,8 +20,8 @@ from .core import check_modalities, check_labels
 
 # %% auto #0
 __all__ = ['MODALITY_KINDS', 'MFEAT_VIEWS', 'MFEAT_DIMS', 'DataSplits', 'infer_kind', 'check_kind', 'MultimodalBase',
-           'MultimodalDataset', 'FileDataset', 'MultimodalDL', 'MultimodalDataLoaders', 'show_multimodal',
-           'tmc_test_rows', 'read_mfeat', 'stratified_split', 'load_mfeat']
+           'MultimodalDataset', 'FileDataset', 'WrappedDataset', 'MultimodalDL', 'MultimodalDataLoaders',
+           'show_multimodal', 'tmc_test_rows', 'read_mfeat', 'stratified_split', 'load_mfeat']
 
 # %% ../nbs/01_data.ipynb #25ea5f77
 MODALITY_KINDS = ('vector', 'image', 'depth', 'audio', 'video')
@@ -207,6 +207,46 @@ class FileDataset(MultimodalBase):
         if len(new):
             got = {n: tuple(x.shape) for n, x in zip(self.names, new[0][:len(self.names)])}
             if got != self._shapes: raise ValueError(f"the new transforms change the per-sample shapes: {got} vs {self._shapes}")
+        return new
+
+# %% ../nbs/01_data.ipynb #4175321e
+class WrappedDataset(MultimodalBase):
+    "Any indexable dataset with items `(x_1..x_M, y)` seen through the protocol (shapes read from its first item)."
+    def __init__(self, ds, # e.g. a `torch.utils.data.Dataset`
+                 names:Sequence[str], # Modality names, in item order
+                 n_classes:int, # Number of classes
+                 kinds:Sequence[str|None]|None=None, # Modality kinds (None: inferred from the shapes)
+                 labels=None, # (N,) class labels, for stratified splits (optional)
+                 class_names:Sequence[str]|None=None, ignore_index:int|None=None,
+                 shapes:dict|None=None): # Per-sample shapes (default: read from item 0)
+        self.ds, self.names, self.n_classes, self.class_names, self.ignore_index = ds, list(names), n_classes, class_names, ignore_index
+        if n_classes is None or n_classes < 1: raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
+        self.y = None if labels is None else _to_tensor(labels).long()
+        if self.y is not None and len(self.y) != len(ds): raise ValueError(f"got {len(self.y)} labels for {len(ds)} samples")
+        if shapes is None:
+            if not len(ds): raise ValueError("an empty dataset needs shapes")
+            item = ds[0]
+            if len(item) != len(self.names) + 1: raise ValueError(f"items have {len(item)} parts; expected {len(self.names)} modalities and a label")
+            shapes = {n: tuple(torch.as_tensor(x).shape) for n, x in zip(self.names, item)}
+            self._seg = torch.as_tensor(item[-1]).ndim > 0
+        else: self._seg = getattr(self, '_seg', False)
+        self._shapes = {n: tuple(shapes[n]) for n in self.names}
+        kinds = [None]*len(self.names) if kinds is None else list(kinds)
+        self.kinds = [check_kind(infer_kind(s) if k is None else k, s, n) for k, s, n in zip(kinds, self._shapes.values(), self.names)]
+    @property
+    def task(self)->str: return 'segmentation' if self._seg else 'classification'
+    @property
+    def labels(self)->torch.Tensor|None: return self.y
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, i):
+        *xs, y = self.ds[i]
+        return (*[torch.as_tensor(x, dtype=torch.float32) for x in xs], torch.as_tensor(y, dtype=torch.long))
+    def subset(self, idx)->'WrappedDataset':
+        idx = np.asarray(idx)
+        if idx.dtype == bool: idx = np.flatnonzero(idx)
+        new = copy.copy(self)
+        new.ds = torch.utils.data.Subset(self.ds, idx.tolist())
+        new.y = None if self.y is None else self.y[torch.as_tensor(idx, dtype=torch.long)]
         return new
 
 # %% ../nbs/01_data.ipynb #b1d8cb4e

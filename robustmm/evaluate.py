@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np, pandas as pd, torch, torch.nn as nn
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
-from .core import all_subsets, subset_index, subset_name, subset_mask, subset_masks, apply_mask, Noise, GaussianNoise, modality_generator
+from .core import all_subsets, subset_index, subset_name, subset_mask, subset_masks, apply_mask, Noise, GaussianNoise, modality_generator, check_levels
 from .metrics import confusion_matrix, metric_fn
 from .models import repeat_batch, stacked_subset_outputs
 
@@ -36,8 +36,18 @@ def _resolve(model, dl):
 def _device(model): return next(model.parameters()).device
 
 def _task_info(dl):
+    "`(ignore_index, names)` of the evaluated data; the number of classes comes from the model's outputs, never from the split"
     ds = dl.dataset
-    return ds.n_classes, getattr(ds, 'ignore_index', None), getattr(ds, 'names', None)
+    return getattr(ds, 'ignore_index', None), getattr(ds, 'names', None)
+
+def _n_outputs(pred:torch.Tensor)->int: return pred.shape[1]   # (B, K) or (B, K, H, W): the model's number of classes
+
+def _check_targets(y:torch.Tensor, K:int, ignore_index=None):
+    "Labels must be class indices of the model's K outputs (a split may lack classes, never have extra ones)."
+    yv = y if ignore_index is None else y[y != ignore_index]
+    if yv.numel() and (int(yv.max()) >= K or int(yv.min()) < 0):
+        raise ValueError(f"labels range over [{int(yv.min())}, {int(yv.max())}] but the model predicts {K} classes: "
+                         "the evaluated data does not match the model")
 
 def _scores(cm, metrics)->dict:
     return {m: metric_fn(m)[0](cm) for m in metrics}
@@ -62,13 +72,14 @@ def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool
     "`(subsets, cms, names)`: the `(S, K, K)` confusion matrices of every modality subset on `dl` (the loop behind `evaluate_subsets`)."
     model, dl = _resolve(model, dl)
     if level not in ('feature', 'input'): raise ValueError(f"level must be 'feature' or 'input', got {level!r}")
-    M, (K, ign, names) = model.n_modalities, _task_info(dl)
+    M, (ign, names) = model.n_modalities, _task_info(dl)
     names = names or getattr(model, 'names', None)
+    if subsets is not None and len(subsets) == 0: raise ValueError("subsets must not be empty (None means every subset)")
     subsets = all_subsets(M) if subsets is None else [subset_index(s, names, M) for s in subsets]
     was_training = model.training; model.eval()
     dev = _device(model)
     S, table = len(subsets), subset_masks(M, subsets, dev)
-    cms = torch.zeros(S, K, K, dtype=torch.long)
+    cms = None   # (S, K, K), K from the model's outputs
     try:
         for b in progress_bar(dl, leave=False, display=progress):
             xs, y = [x.to(dev) for x in b[:M]], b[M].to(dev)
@@ -77,14 +88,18 @@ def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool
                 feats = model.encode(*xs)  # each encoder once; then every subset from the same features
                 out = model.predict_subsets(feats, table, max_rows) if hasattr(model, 'predict_subsets') else stacked_subset_outputs(model, feats, table, max_rows)
                 out = out.flatten(0, 1)
+                if cms is None: K = _n_outputs(out); cms = torch.zeros(S, K, K, dtype=torch.long)
+                _check_targets(y, K, ign)
                 group = torch.arange(S, device=dev).repeat_interleave(B)
                 cms += _grouped_confusion(out, repeat_batch(y, S), group, S, K, ign)
             else:
                 for i in range(S):
                     mask = table[i].expand(B, M)
-                    out = model(*apply_mask(xs, mask), mask) if level == 'input' else model(*xs, mask)
-                    cms[i] += confusion_matrix(main_output(out), y, K, ign)
+                    out = main_output(model(*apply_mask(xs, mask), mask) if level == 'input' else model(*xs, mask))
+                    if cms is None: K = _n_outputs(out); cms = torch.zeros(S, K, K, dtype=torch.long); _check_targets(y, K, ign)
+                    cms[i] += confusion_matrix(out, y, K, ign)
     finally: model.train(was_training)
+    if cms is None: raise ValueError("the DataLoader yielded no batch: nothing to evaluate")
     return subsets, cms, names
 
 @torch.no_grad()
@@ -111,6 +126,7 @@ def _corrupt_sets(corrupt, M, names):
         sets = [(m,) for m in range(M)] if corrupt != 'all' else []
         if corrupt != 'each' and M > 1 or corrupt == 'all': sets.append(tuple(range(M)))
         return sets
+    if isinstance(corrupt, str): raise ValueError(f"corrupt must be 'each', 'all', 'each+all' or a list of modality subsets, got {corrupt!r}")
     return [subset_index(s, names, M) for s in corrupt]
 
 @torch.no_grad()
@@ -126,20 +142,24 @@ def evaluate_noise(model, dl=None,
     model, dl = _resolve(model, dl)
     if isinstance(metrics, str): metrics = [metrics]
     for m in metrics: metric_fn(m)
-    M, (K, ign, names) = model.n_modalities, _task_info(dl)
+    M, (ign, names) = model.n_modalities, _task_info(dl)
     names = names or getattr(model, 'names', None)
     sets = _corrupt_sets(corrupt, M, names)
-    levels = [float(l) for l in levels]
+    if not sets: raise ValueError("corrupt must name at least one modality set")
+    levels = check_levels(levels)
     was_training = model.training; model.eval()
     dev = _device(model)
     present = subset_index(mask, names, M) if mask is not None else None
-    cms = {(s, l): torch.zeros(K, K, dtype=torch.long) for s in sets for l in levels}
+    cms = None   # {(set, level): (K, K)}, K from the model's outputs
     try:
         for bi, b in enumerate(progress_bar(dl, leave=False, display=progress)):
             xs, y = [x.to(dev) for x in b[:M]], b[M].to(dev)
             bmask = subset_mask(present, len(y), M, dev) if present is not None else None
             clean = model.encode(*xs)
-            clean_cm = confusion_matrix(main_output(model.head(model.fuse(clean, bmask))), y, K, ign) if 0. in levels else None
+            clean_out = main_output(model.head(model.fuse(clean, bmask)))
+            if cms is None: K = _n_outputs(clean_out); cms = {(s, l): torch.zeros(K, K, dtype=torch.long) for s in sets for l in levels}
+            _check_targets(y, K, ign)
+            clean_cm = confusion_matrix(clean_out, y, K, ign) if 0. in levels else None
             for s in sets:
                 for l in levels:
                     if l == 0.: cms[s, l] += clean_cm; continue
@@ -150,6 +170,7 @@ def evaluate_noise(model, dl=None,
                     else: feats = model.encode(*[noisy.get(i, xs[i]) for i in range(M)])
                     cms[s, l] += confusion_matrix(main_output(model.head(model.fuse(feats, bmask))), y, K, ign)
     finally: model.train(was_training)
+    if cms is None: raise ValueError("the DataLoader yielded no batch: nothing to evaluate")
     return pd.DataFrame([{'corrupted': subset_name(s, names), 'level': l, **_scores(cms[s, l], metrics)} for s in sets for l in levels])
 
 # %% ../nbs/05_evaluate.ipynb #acb445ef

@@ -6,6 +6,7 @@ Docs: https://robustmm.github.io/robustmm/learner.html.md"""
 
 # %% ../nbs/04_learner.ipynb #c9d88ba9
 from __future__ import annotations
+import math
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 import matplotlib.pyplot as plt
@@ -18,14 +19,14 @@ from fastai.optimizer import Adam, Optimizer, weight_decay, average_grad, averag
 import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, lr_find, progress bars
 from fastai.torch_core import set_seed, find_bs
 from fastcore.foundation import L
-from .core import sample_modality_mask, subset_mask, Noise, modality_generator, check_mask
+from .core import sample_modality_mask, subset_mask, Noise, modality_generator, check_mask, check_levels
 from .models import fusion_model, modality_encoders
 from .metrics import MeanIoU
 
 # %% auto #0
 __all__ = ['ModalityDropout', 'FixedSubset', 'NoiseInjection', 'AuxOutputs', 'log_loss_part', 'LossPart', 'LossTerm', 'LossParts',
-           'plot_loss_parts', 'CrossEntropy', 'FastAdam', 'default_loss_and_metrics', 'task_of', 'mm_learner',
-           'fusion_learner']
+           'plot_loss_parts', 'NonFiniteLossError', 'FiniteLoss', 'CrossEntropy', 'FastAdam',
+           'default_loss_and_metrics', 'task_of', 'mm_learner', 'fusion_learner']
 
 # %% ../nbs/04_learner.ipynb #4ab1f233
 def _n_modalities(learn)->int: return learn.dls.n_inp
@@ -40,6 +41,8 @@ class ModalityDropout(Callback):
     def __init__(self, mode:str='subsets', # 'subsets' (uniform over the 2^M-1 non-empty subsets) or 'bernoulli'
                  p:float=0.5, # Drop probability per modality (mode='bernoulli')
                  probs:Sequence[float]|None=None): # Subset probabilities (mode='subsets')
+        if mode not in ('subsets', 'bernoulli'): raise ValueError(f"unknown mode {mode!r}: use 'subsets' or 'bernoulli'")
+        if not (isinstance(p, (int, float)) and 0 <= p < 1): raise ValueError(f"the drop probability p must lie in [0, 1), got {p!r}")
         self.mode, self.p, self.probs = mode, p, probs
     def before_batch(self):
         M = _n_modalities(self.learn)
@@ -68,7 +71,7 @@ class NoiseInjection(Callback):
                  append_level:bool=False, # Append the (B, M) levels to the targets
                  seed:int|None=None): # Seed of the noise stream (None: torch's global RNG)
         if not 0 <= p_clean <= 1: raise ValueError(f"p_clean must lie in [0, 1], got {p_clean}")
-        if len(levels) == 0: raise ValueError("levels must not be empty")
+        check_levels(levels)
         self.noise, self.levels, self.modalities, self.p_clean, self.append_level, self.seed = noise, torch.as_tensor(levels, dtype=torch.float), modalities, p_clean, append_level, seed
         self.active = True  # schedules (e.g. UDML's clean phase) switch the noise off and on
     def before_fit(self): self.gen = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
@@ -139,13 +142,16 @@ class LossTerm(Callback):
             self.learn.loss = self.learn.loss_grad.clone()
 
 class LossParts(Callback):
-    "Log the task loss and every `LossTerm` as metrics; keep per-batch training values in `history`."
+    "Log the task loss and every `LossTerm` as metrics; keep per-batch training values of the last training run in `history`."
     order = -1
-    def before_fit(self):
+    def before_fit(self):   # also runs inside validate/get_preds: the history is reset only when a training run starts
         names = ['task'] + [cb.name for cb in self.learn.cbs if isinstance(cb, LossTerm)]
         have = {m.name for m in self.learn.metrics}
         self.learn.metrics = list(self.learn.metrics) + [LossPart(n) for n in names if n not in have]
-        self.history, self._epoch_parts = [], []
+        if not hasattr(self, 'history'): self.history = []
+        self._epoch_parts = []
+    def before_train(self):
+        if self.epoch == 0 and self.train_iter == 0: self.history = []
     def before_batch(self): self.learn.loss_parts = {}
     def after_loss(self): log_loss_part(self.learn, 'task', self.loss_grad)
     def after_batch(self):
@@ -162,6 +168,20 @@ def plot_loss_parts(learn, ax=None, logy:bool=True):
         ax.plot([h.get(k, float('nan')) for h in cb.history], label=k, lw=1)
     if logy: ax.set_yscale('log')
     ax.set_xlabel('training batch'); ax.set_ylabel('loss'); ax.legend(); return ax
+
+# %% ../nbs/04_learner.ipynb #124d6f4f
+class NonFiniteLossError(RuntimeError):
+    "Training stopped because the loss was NaN or infinite."
+
+class FiniteLoss(Callback):
+    "Stop training with `NonFiniteLossError` when the loss is NaN or infinite, before it reaches the weights."
+    order, run_valid = 90, False   # after every loss term has been added
+    def before_backward(self):
+        if not bool(torch.isfinite(self.learn.loss_grad).all()):
+            parts = {k: float(v) for k, v in getattr(self.learn, 'loss_parts', {}).items()}
+            raise NonFiniteLossError(f"the training loss is {float(self.learn.loss_grad.detach())} at epoch {self.epoch}, batch {self.iter}; "
+                                     f"loss parts: {parts}. Lower the learning rate, check the inputs for NaN/inf, "
+                                     "or pass check_finite=False to train on regardless")
 
 # %% ../nbs/04_learner.ipynb #887438ea
 class CrossEntropy:
@@ -219,14 +239,21 @@ def task_of(dls)->str:
     return dls.train_ds.task
 
 def mm_learner(dls, model:nn.Module, loss_func=None, metrics=None, modality_dropout=None, seed:int|None=0,
-               opt_func=FastAdam, lr:float=1e-3, cbs=None, **kwargs)->Learner:
-    "A `Learner` for any robustmm model, with `AuxOutputs`, `LossParts` and optional `ModalityDropout`."
+               opt_func=FastAdam, lr:float=1e-3, cbs=None,
+               check_finite:bool=True, # Stop with an error on a NaN/infinite training loss (`FiniteLoss`)
+               **kwargs)->Learner:
+    "A `Learner` for any robustmm model, with `AuxOutputs`, `LossParts`, `FiniteLoss` and optional `ModalityDropout`."
+    if not hasattr(dls, 'train_ds') or not hasattr(dls.train_ds, 'task'):
+        raise TypeError(f"dls must be MultimodalDataLoaders over a MultimodalBase dataset, got {type(dls).__name__}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0): raise ValueError(f"lr must be a positive number, got {lr!r}")
     task = task_of(dls)
     dl, dm = default_loss_and_metrics(dls, task)
-    cbs = [AuxOutputs(), LossParts()] + list(L(cbs))
+    cbs = [AuxOutputs(), LossParts()] + ([FiniteLoss()] if check_finite else []) + list(L(cbs))
     if modality_dropout is not None:
-        cbs.append(modality_dropout if isinstance(modality_dropout, Callback) else
-                   ModalityDropout('bernoulli', modality_dropout) if isinstance(modality_dropout, float) else ModalityDropout(modality_dropout))
+        if isinstance(modality_dropout, Callback): cbs.append(modality_dropout)
+        elif isinstance(modality_dropout, float): cbs.append(ModalityDropout('bernoulli', modality_dropout))
+        elif isinstance(modality_dropout, str): cbs.append(ModalityDropout(modality_dropout))
+        else: raise ValueError(f"modality_dropout must be None, a drop probability, 'subsets', 'bernoulli' or a ModalityDropout; got {modality_dropout!r}")
     if seed is not None and hasattr(dls, 'seed'): dls.seed(seed)
     return Learner(dls, model, loss_func=loss_func or dl, metrics=dm if metrics is None else metrics,
                    opt_func=opt_func, lr=lr, cbs=cbs, **kwargs)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
-from ..core import all_subsets, subset_index, subset_masks, subset_name
+import math
+from ..core import all_subsets, subset_index, subset_masks, subset_name, subset_id, mask_ids
 from ..learner import LossTerm
 import pandas as pd
 
@@ -27,14 +28,10 @@ def select_hard(scores:dict, rule:str='above_mean', k:int=1)->list:
     raise ValueError(f"unknown rule {rule!r}: use 'above_mean' or 'topk' (or pass an explicit list of combinations)")
 
 # %% ../../nbs/21_dmrnet.hard.ipynb #be3cf989
-def _mask_ids(mask:torch.Tensor)->torch.Tensor:
-    "Integer id of each row's combination (bit pattern)"
-    return (mask.long()*(2**torch.arange(mask.shape[1], device=mask.device))).sum(1)
-
-def _subset_id(s)->int: return sum(2**i for i in s)
+_mask_ids, _subset_id = mask_ids, subset_id   # former private names (the ids now live in robustmm.core)
 
 class HardCombinationRegularizer(LossTerm):
-    "DMRNet's hard-combination regulariser: warm-up statistics per combination -> hard set -> extra CE on its samples / B."
+    "DMRNet's hard-combination regulariser: warm-up statistics per combination -> hard set -> extra CE on its samples / B. Its state lives in `model.hard_state`."
     name = 'hcr'
     def __init__(self, weight:float=0.3, # beta
                  warmup:float=0.2, # Warm-up length as a fraction of training (code: 5 of 100 epochs)
@@ -43,22 +40,30 @@ class HardCombinationRegularizer(LossTerm):
                  k:int=1, aux_head:bool=False):
         super().__init__(weight, train_only=True)
         if score not in ('variance', 'loss'): raise ValueError(f"score must be 'variance' or 'loss', got {score!r}")
-        self.warmup, self.score, self.rule, self.k, self.aux_head = warmup, score, rule, k, aux_head
-    def before_fit(self):   # fastai also runs before_fit/after_epoch inside validate and get_preds: state is reset only when training starts
+        if isinstance(rule, str):
+            if rule not in ('above_mean', 'topk'): raise ValueError(f"unknown rule {rule!r}: use 'above_mean' or 'topk' (or pass an explicit list of combinations)")
+        elif not len(rule): raise ValueError("rule: an explicit list of hard combinations must not be empty")
+        if not 0 <= warmup < 1: raise ValueError(f"warmup must lie in [0, 1) (a fraction of training), got {warmup}")
+        if int(k) != k or k < 1: raise ValueError(f"k must be a positive integer, got {k}")
+        if not math.isfinite(weight) or weight < 0: raise ValueError(f"weight (beta) must be a finite number >= 0, got {weight}")
+        self.warmup, self.score, self.rule, self.k, self.aux_head = warmup, score, rule, int(k), aux_head
+    @property
+    def state(self):
+        st = getattr(self.model, 'hard_state', None)
+        if st is None: raise ValueError("HardCombinationRegularizer needs a model with a `hard_state` (a CombinationNet)")
+        return st
+    @property
+    def candidates(self)->list:
         M = self.model.n_modalities
-        self.candidates = [s for s in all_subsets(M) if len(s) < M] or all_subsets(M)
+        return [s for s in all_subsets(M) if len(s) < M] or all_subsets(M)
+    def before_fit(self):   # fastai also runs before_fit/after_epoch in validate and get_preds: the state in the model is never reset here
+        M = self.model.n_modalities
         if self.aux_head and getattr(self.model, 'aux_head', None) is None:
             raise ValueError("aux_head=True needs a model built with an auxiliary head (CombinationNet(aux_head=True))")
-        if not hasattr(self, 'hard'): self._reset()
-    def _reset(self):
-        M = self.model.n_modalities
-        self.sums, self.counts = torch.zeros(2**M), torch.zeros(2**M)
-        self.scores, self.hard, self._trained = {}, None, False
-        if not isinstance(self.rule, str):   # an explicit list: no warm-up statistics needed
-            self.hard = [subset_index(s, getattr(self.model, 'names', None), M) for s in self.rule]
-    def before_train(self):
-        if self.epoch == 0 and self.train_iter == 0: self._reset()   # a new training run
-        self._trained = True
+        if not isinstance(self.rule, str) and not self.state.is_done:   # an explicit list: no warm-up statistics needed
+            self.state.select([subset_index(s, getattr(self.model, 'names', None), M) for s in self.rule])
+        self._selected, self._trained = self.state.is_done, False
+    def before_train(self): self._trained = True
     def _per_sample_ce(self, logits):
         y = self.yb[0]
         ce = F.cross_entropy(logits, y, reduction='none')
@@ -66,25 +71,31 @@ class HardCombinationRegularizer(LossTerm):
     def term(self):
         aux = getattr(self.learn, 'aux', {}); mask = aux.get('mask')
         if mask is None: return None
-        ids = _mask_ids(mask)
-        if self.hard is None:   # warm-up: collect statistics
+        ids = mask_ids(mask)
+        if not self._selected:   # warm-up: collect statistics in the model's buffers
             if self.score == 'variance':
                 if aux.get('sigma') is None: raise ValueError("score='variance' needs a probabilistic embedding; use score='loss'")
                 v = aux['sigma'].detach().pow(2).flatten(1).mean(1)
             else: v = self._per_sample_ce(self.pred.detach())
-            self.sums.index_add_(0, ids.cpu(), v.float().cpu()); self.counts.index_add_(0, ids.cpu(), torch.ones(len(ids)))
+            self.state.accumulate(ids, v.float())
             return torch.zeros((), device=mask.device)
-        hard = torch.zeros(len(self.sums), dtype=torch.bool, device=mask.device)
-        hard[[_subset_id(s) for s in self.hard]] = True
-        sel = hard[ids]
+        sel = self.state.selected[ids]
         logits = self.model.aux_head(aux['z']) if self.aux_head else self.pred
         return (self._per_sample_ce(logits)*sel).sum()/len(sel)
     def after_epoch(self):
         trained, self._trained = self._trained, False
-        if not trained or self.hard is not None or (self.epoch + 1) < max(1, round(self.warmup*self.n_epoch)): return
-        self.scores = {s: (self.sums[_subset_id(s)]/self.counts[_subset_id(s)]).item() for s in self.candidates if self.counts[_subset_id(s)] > 0}
-        self.hard = select_hard(self.scores, self.rule, self.k)
+        if not trained or self._selected or (self.epoch + 1) < max(1, round(self.warmup*self.n_epoch)): return
+        self.state.select(select_hard(self.scores, self.rule, self.k)); self._selected = True
+    @property
+    def scores(self)->dict:
+        "The warm-up score of each candidate combination (from the model's buffers)."
+        return self.state.scores(self.candidates)
+    @property
+    def hard(self)->list|None:
+        "The selected hard combinations, hardest first (None during the warm-up)."
+        subs, sc = self.state.subsets(), self.scores
+        return None if subs is None else sorted(subs, key=lambda s: -sc.get(s, float('-inf')))
     def report(self)->pd.DataFrame:
         "The warm-up scores of the candidate combinations and which were selected."
-        names = getattr(self.model, 'names', None)
-        return pd.DataFrame([{'combination': subset_name(s, names), 'score': v, 'hard': s in (self.hard or [])} for s, v in self.scores.items()]).set_index('combination').sort_values('score', ascending=False)
+        names, hard = getattr(self.model, 'names', None), self.hard or []
+        return pd.DataFrame([{'combination': subset_name(s, names), 'score': v, 'hard': s in hard} for s, v in self.scores.items()]).set_index('combination').sort_values('score', ascending=False)

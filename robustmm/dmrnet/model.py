@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import split_inputs, apply_mask
-from ..models import MultimodalNet, ConcatFusion, SegHead, encoder_for, modality_encoders
+from ..models import MultimodalNet, ConcatFusion, SegHead, encoder_for, modality_encoders, CombinationState
 from ..probabilistic import ProbEmbedding, gaussian_kl
 from ..learner import LossTerm, mm_learner, ModalityDropout, task_of
 from ..core import all_subsets, subset_mask, subset_name
@@ -43,6 +43,7 @@ class CombinationNet(MultimodalNet):
         self.aux_head = mk_head() if aux_head else None
         self.embedding = (ProbEmbedding if probabilistic else PointEmbedding)(d, emb_dim, conv=seg)
         self.probabilistic, self.task = probabilistic, task
+        self.hard_state = CombinationState(len(encoders))   # DMRNet's hard combinations, saved with the model
     def embed(self, feats, mask=None):
         "`(z, mu, sigma)` of the combination given by `mask`."
         return self.embedding(self.fusion(apply_mask(feats, mask, self.missing), mask))

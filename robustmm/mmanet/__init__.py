@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import torch, torch.nn as nn
 from ..core import split_inputs, apply_mask
+from ..models import CombinationState
 from ..dmrnet.model import CombinationNet, combination_learner
 from .distill import *
 from .mar import *
@@ -24,6 +25,7 @@ class MMANetNet(CombinationNet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.reg_embedding, self.reg_head = copy.deepcopy(self.embedding), copy.deepcopy(self.head)
+        self.weak_state = CombinationState(self.n_modalities)   # MMANet's mined weak combinations, saved with the model
     def forward(self, *inputs):
         xs, mask = split_inputs(inputs, self.n_modalities, self.names)
         fused = self.fusion(apply_mask(self.encode(*xs), mask, self.missing), mask)

@@ -60,7 +60,11 @@ class MarginAwareDistillation(LossTerm):
     "MAD between the deployment network's deep feature (`learn.aux['feature']`) and the teacher's, from `start` (fraction of training)."
     name = 'mad'
     def __init__(self, weight:float=30., start:float=0.25, weighting:str='entropy', axis:str='row', **kwargs):
-        super().__init__(weight, train_only=True, **kwargs); self.start, self.weighting, self.axis = start, weighting, axis
+        super().__init__(weight, train_only=True, **kwargs)
+        if weighting not in ('entropy', 'uniform'): raise ValueError(f"weighting must be 'entropy' or 'uniform', got {weighting!r}")
+        if axis not in ('row', 'column'): raise ValueError(f"axis must be 'row' or 'column', got {axis!r}")
+        if not 0 <= start <= 1: raise ValueError(f"start must be a fraction of training in [0, 1], got {start}")
+        self.start, self.weighting, self.axis = start, weighting, axis
     def term(self):
         tf, aux = getattr(self.learn, 'teacher_feature', None), getattr(self.learn, 'aux', {})
         if tf is None or aux.get('feature') is None: return None

@@ -11,11 +11,11 @@ from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 import pandas as pd
 from fastai.callback.core import Callback
-from ..core import all_subsets, subset_mask, subset_name, subset_index
+import math
+from ..core import all_subsets, subset_mask, subset_name, subset_index, mask_ids, subset_id
 from ..metrics import metric_fn
 from ..evaluate import subset_confusions
 from ..learner import LossTerm
-from ..dmrnet.hard import _mask_ids, _subset_id
 
 # %% auto #0
 __all__ = ['weak_set', 'histogram_kl', 'label_distribution_kl', 'mine_scores', 'ModalityAwareRegularization']
@@ -50,43 +50,61 @@ def mine_scores(model, dl, candidates, measure:str='label_kl', metric:str='accur
     return {s: (fn(cm[full]) - fn(cm[s]))**2 for s in candidates}
 
 class ModalityAwareRegularization(LossTerm):
-    "MMANet's MAR: mine weak combinations on a validation DataLoader during `mine`, then CE of the regularisation head on their samples / B."
+    "MMANet's MAR: mine weak combinations on a validation DataLoader during `mine`, then CE of the regularisation head on their samples / B. Its state lives in `model.weak_state`."
     name = 'mar'
     def __init__(self, valid_dl, # A validation DataLoader for mining (never the test split)
                  weight:float=0.5, mine:tuple=(0.1, 0.25), # Mining range, as fractions of training; the loss starts at its end
                  measure:str='label_kl', metric:str='accuracy', k:int=1, weak=None): # weak: an explicit weak set (skips mining)
         super().__init__(weight, train_only=True)
         if measure not in ('label_kl', 'metric_gap'): raise ValueError(f"unknown measure {measure!r}: use 'label_kl' or 'metric_gap'")
-        self.valid_dl, self.mine, self.measure, self.metric, self.k, self.fixed = valid_dl, mine, measure, metric, k, weak
-    def before_fit(self):   # fastai also runs before_fit/after_epoch inside validate and get_preds: state is reset only when training starts
+        metric_fn(metric)
+        if len(mine) != 2 or not 0 <= mine[0] <= mine[1] <= 1: raise ValueError(f"mine must be (start, end) fractions with 0 <= start <= end <= 1, got {mine}")
+        if int(k) != k or k < 1: raise ValueError(f"k must be a positive integer, got {k}")
+        if not math.isfinite(weight) or weight < 0: raise ValueError(f"weight must be a finite number >= 0, got {weight}")
+        if valid_dl is None and weak is None: raise ValueError("valid_dl: MAR mines the weak combinations on a validation DataLoader (never the test split); pass one, or an explicit weak set")
+        self.valid_dl, self.mine, self.measure, self.metric, self.k, self.fixed = valid_dl, tuple(mine), measure, metric, int(k), weak
+    def __getstate__(self):   # an exported learner carries no dataset rows: the mining DataLoader stays behind
+        d = dict(self.__dict__); d['valid_dl'] = None; return d
+    @property
+    def state(self):
+        st = getattr(self.model, 'weak_state', None)
+        if st is None: raise ValueError("ModalityAwareRegularization needs a model with a `weak_state` (an MMANetNet)")
+        return st
+    @property
+    def candidates(self)->list:
         M = self.model.n_modalities
-        self.candidates = [s for s in all_subsets(M) if len(s) == M-1] if M > 1 else []
-        if not hasattr(self, 'weak'): self._reset()
-    def _reset(self):
+        return [s for s in all_subsets(M) if len(s) == M-1] if M > 1 else []
+    def before_fit(self):   # fastai also runs before_fit/after_epoch in validate and get_preds: the state in the model is never reset here
         M = self.model.n_modalities
-        self.scores, self.weak, self._trained = {s: 0. for s in self.candidates}, None, False
-        if self.fixed is not None: self.weak = [subset_index(s, getattr(self.model, 'names', None), M) for s in self.fixed]
-        elif M == 1: self.weak = []
-    def before_train(self):
-        if self.epoch == 0 and self.train_iter == 0: self._reset()   # a new training run
-        self._trained = True
+        if not self.state.is_done:
+            if self.fixed is not None: self.state.select([subset_index(s, getattr(self.model, 'names', None), M) for s in self.fixed])
+            elif M == 1: self.state.select([])
+        self._selected, self._trained = self.state.is_done, False
+    def before_train(self): self._trained = True
     def after_epoch(self):
         trained, self._trained = self._trained, False
-        if not trained or self.weak is not None: return
+        if not trained or self._selected: return
         done = (self.epoch + 1)/self.n_epoch
         if done > self.mine[0] - 1e-9:
-            for s, v in mine_scores(self.model, self.valid_dl, self.candidates, self.measure, self.metric).items(): self.scores[s] += v
-        if done >= self.mine[1] - 1e-9: self.weak = weak_set(self.scores, self.k)
+            if self.valid_dl is None: raise ValueError("valid_dl: this callback was loaded without its mining DataLoader; set `valid_dl` before training again")
+            self.state.add(mine_scores(self.model, self.valid_dl, self.candidates, self.measure, self.metric))
+        if done >= self.mine[1] - 1e-9: self.state.select(weak_set(self.scores, self.k)); self._selected = True
+    @property
+    def scores(self)->dict:
+        "Each candidate's mining score, summed over the mining epochs (from the model's buffers)."
+        return {s: self.state.scores([s], 'sum').get(s, 0.) for s in self.candidates}
+    @property
+    def weak(self)->list|None:
+        "The weak combinations (None before mining ends)."
+        return self.state.subsets()
     def term(self):
         aux = getattr(self.learn, 'aux', {}); mask, r = aux.get('mask'), aux.get('reg_logits')
         if mask is None or r is None: return None
-        if not self.weak: return torch.zeros((), device=r.device)
-        weak = torch.zeros(2**self.model.n_modalities, dtype=torch.bool, device=r.device)
-        weak[[_subset_id(s) for s in self.weak]] = True
-        sel = weak[_mask_ids(mask)]
+        if not self._selected: return torch.zeros((), device=r.device)
+        sel = self.state.selected[mask_ids(mask)]
         ce = F.cross_entropy(r, self.yb[0], reduction='none')
         ce = ce.flatten(1).mean(1) if ce.ndim > 1 else ce
         return (ce*sel).sum()/len(sel)
     def report(self)->pd.DataFrame:
-        names = getattr(self.model, 'names', None)
-        return pd.DataFrame([{'combination': subset_name(s, names), 'score': v, 'weak': s in (self.weak or [])} for s, v in self.scores.items()]).set_index('combination').sort_values('score', ascending=False)
+        names, weak = getattr(self.model, 'names', None), self.weak or []
+        return pd.DataFrame([{'combination': subset_name(s, names), 'score': v, 'weak': s in weak} for s, v in self.scores.items()]).set_index('combination').sort_values('score', ascending=False)

@@ -63,9 +63,13 @@ class DependenceTracker(nn.Module):
         self.register_buffer('n_updates', torch.zeros((), dtype=torch.long))
     @torch.no_grad()
     def update(self, d:torch.Tensor):
+        "EMA update with a new measurement; a non-finite one is ignored (decided on the device: no host sync)."
         d = d.detach().to(self.value).clamp_min(1e-6)
-        self.value.copy_(d if self.n_updates == 0 or self.momentum == 0 else self.momentum*self.value + (1-self.momentum)*d)
-        self.n_updates += 1
+        ok = torch.isfinite(d).all()
+        first = (self.n_updates == 0) | (self.momentum == 0)
+        new = torch.where(first, d, self.momentum*self.value + (1-self.momentum)*d)
+        self.value.copy_(torch.where(ok, new, self.value))
+        self.n_updates += ok.long()
     def normalised(self)->torch.Tensor: return self.value/self.value.mean()
 
 class DependenceUpdate(Callback):
