@@ -249,11 +249,14 @@ class GaussianNoise(Noise):
         return out.clamp(*self.clip) if self.clip is not None else out
 
 class SaltPepperNoise(Noise):
-    "Replace a fraction `level` of the entries, half by `low`, half by `high` (default: each sample's min / max)."
+    "Replace a fraction `level` (or `level` percent) of the entries, half by `low`, half by `high` (default: each sample's min / max)."
     name = 'salt_pepper'
-    def __init__(self, low:float|None=None, high:float|None=None): self.low, self.high = low, high
+    def __init__(self, low:float|None=None, high:float|None=None,
+                 percent:bool=False): # Levels in percent of the entries (UDML's strengths 5 and 10 read as 5% and 10%)
+        self.low, self.high, self.percent = low, high, percent
     def corrupt(self, x, lv, generator):
-        if (lv > 1).any(): raise ValueError("salt-and-pepper levels are fractions and must lie in [0, 1]")
+        if self.percent: lv = lv/100
+        if (lv > 1).any(): raise ValueError(f"salt-and-pepper levels must lie in [0, {100 if self.percent else 1}]")
         flat = x.flatten(1)
         lo = flat.min(1).values if self.low is None else torch.full_like(flat[:, 0], self.low)
         hi = flat.max(1).values if self.high is None else torch.full_like(flat[:, 0], self.high)

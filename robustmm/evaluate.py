@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np, pandas as pd, torch, torch.nn as nn
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
-from .core import all_subsets, subset_index, subset_name, subset_mask, subset_masks, apply_mask, Noise, GaussianNoise, modality_generator, check_levels
+from .core import all_subsets, subset_index, subset_name, subset_mask, subset_masks, apply_mask, Noise, GaussianNoise, modality_generator, check_levels, _expand_mask
 from .metrics import confusion_matrix, metric_fn
 from .models import repeat_batch, stacked_subset_outputs
 
@@ -137,6 +137,7 @@ def evaluate_noise(model, dl=None,
                    metrics:Sequence[str]=('accuracy',),
                    seed:int=0, # Seed of the noise
                    mask=None, # Optional subset of modalities present (others missing) during the test
+                   fraction:float=1.0, # Share of the samples corrupted (seeded per sample; 0.5 is UDML's test protocol)
                    progress:bool=False)->pd.DataFrame:
     "Metrics per corrupted modality set and noise level, as a long DataFrame."
     model, dl = _resolve(model, dl)
@@ -147,6 +148,7 @@ def evaluate_noise(model, dl=None,
     sets = _corrupt_sets(corrupt, M, names)
     if not sets: raise ValueError("corrupt must name at least one modality set")
     levels = check_levels(levels)
+    if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1): raise ValueError(f"fraction must lie in (0, 1], got {fraction!r}")
     was_training = model.training; model.eval()
     dev = _device(model)
     present = subset_index(mask, names, M) if mask is not None else None
@@ -160,10 +162,12 @@ def evaluate_noise(model, dl=None,
             if cms is None: K = _n_outputs(clean_out); cms = {(s, l): torch.zeros(K, K, dtype=torch.long) for s in sets for l in levels}
             _check_targets(y, K, ign)
             clean_cm = confusion_matrix(clean_out, y, K, ign) if 0. in levels else None
+            hit = None if fraction == 1 else (torch.rand(len(y), generator=modality_generator(seed, bi, -1)) < fraction).to(dev)   # the same samples for every set and level
             for s in sets:
                 for l in levels:
                     if l == 0.: cms[s, l] += clean_cm; continue
                     noisy = {m: noise(xs[m], l, modality_generator(seed, bi, m)) for m in s}
+                    if hit is not None: noisy = {m: torch.where(_expand_mask(hit, xn).bool(), xn, xs[m]) for m, xn in noisy.items()}
                     if hasattr(model, 'encode_one'):  # re-run only the corrupted modalities' encoders
                         feats = list(clean)
                         for m, xn in noisy.items(): feats[m] = model.encode_one(m, xn)

@@ -27,3 +27,18 @@ def test_teacher_frozen_and_complete_inputs(tmp_path):
     learn.export(tmp_path/'m.pkl'); l2 = load_learner(tmp_path/'m.pkl')
     with l2.no_bar(), learn.no_bar():
         assert torch.equal(learn.get_preds()[0], l2.get_preds(dl=l2.dls.test_dl(learn.dls.valid_ds))[0])
+
+def test_mine_range_is_honoured():
+    "mmanet_learner used to pass (min(mine[0], start), start), ignoring mine[1]."
+    dls = synth_dls(3)
+    t = teacher_learner(dls).model
+    mar = lambda l: next(cb for cb in l.cbs if isinstance(cb, ModalityAwareRegularization))
+    assert mar(mmanet_learner(dls, t, start=0.25, mine=(0.1, 0.5))).mine == (0.1, 0.5)
+    assert mar(mmanet_learner(dls, t, start=0.05, mine=(0.2, 0.6))).mine == (0.2, 0.6)
+    seen = []
+    learn = mmanet_learner(dls, t, start=0.1, mine=(0.2, 0.6))
+    orig = mar(learn).after_epoch
+    def spy(): orig(); seen.append((learn.epoch, mar(learn).weak is not None))
+    mar(learn).after_epoch = spy
+    _fit(learn, 5)                                         # mining ends after 60% of 5 epochs: the set is chosen at epoch 2 (0-based)
+    assert [e for e, chosen in seen if chosen][0] == 2

@@ -30,3 +30,14 @@ def test_wheel_contains_every_module_and_the_data(root, tmp_path):
     r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True,
                        env={'PYTHONPATH': str(target), 'PATH': '/usr/bin:/bin', 'OMP_NUM_THREADS': '1'})
     assert r.returncode == 0 and r.stdout.strip().endswith('ok'), r.stderr[-2000:]
+
+def test_no_method_imports_another(root):
+    "UDML, DMRNet, MMANet and one-stage distillation import only the shared layer (core, data, models, learner, combination, distill...)."
+    import re
+    methods = ('udml', 'dmrnet', 'mmanet', 'onestage')
+    for m in methods:
+        for f in (root/'robustmm'/m).glob('*.py'):
+            for line in f.read_text().splitlines():
+                if not re.match(r'\s*(from|import)\s', line): continue
+                others = [o for o in methods if o != m and re.search(rf'(robustmm\.|\.\.){o}\b', line)]
+                assert not others, f'{f.relative_to(root)} imports {others}: {line.strip()}'

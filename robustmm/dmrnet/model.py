@@ -8,80 +8,13 @@ Docs: https://robustmm.github.io/robustmm/dmrnet.model.html.md"""
 from __future__ import annotations
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
-from ..core import split_inputs, apply_mask
-from ..models import MultimodalNet, ConcatFusion, SegHead, encoder_for, modality_encoders, CombinationState
-from ..probabilistic import ProbEmbedding, gaussian_kl
-from ..learner import LossTerm, mm_learner, ModalityDropout, task_of
 from ..core import all_subsets, subset_mask, subset_name
-from fastai.torch_core import set_seed
+from ..combination import PointEmbedding, CombinationNet, EmbeddingKL, combination_learner
 import pandas as pd
-from fastcore.foundation import L
+_all_ = ['PointEmbedding', 'CombinationNet', 'EmbeddingKL', 'combination_learner']   # the shared model, re-exported for `from robustmm.dmrnet import *`
 
 # %% auto #0
-__all__ = ['PointEmbedding', 'CombinationNet', 'EmbeddingKL', 'combination_learner', 'combination_geometry']
-
-# %% ../../nbs/20_dmrnet.model.ipynb #e440994e
-class PointEmbedding(nn.Module):
-    "Deterministic counterpart of `ProbEmbedding` (Linear or 1x1 Conv + BatchNorm): returns `(z, z, None)`."
-    def __init__(self, in_dim:int, out_dim:int|None=None, conv:bool=False):
-        super().__init__()
-        out_dim = out_dim or in_dim
-        self.net = nn.Sequential(nn.Conv2d(in_dim, out_dim, 1), nn.BatchNorm2d(out_dim)) if conv else nn.Sequential(nn.Linear(in_dim, out_dim), nn.BatchNorm1d(out_dim))
-    def forward(self, f): z = self.net(f); return z, z, None
-
-class CombinationNet(MultimodalNet):
-    "Encoders -> masked concatenation -> one embedding of the combination (probabilistic or point) -> head."
-    def __init__(self, encoders:Sequence[nn.Module], n_classes:int, names=None,
-                 probabilistic:bool=True, # DMRNet's Gaussian embedding (False: the common-subspace point embedding)
-                 emb_dim:int|None=None, # Embedding size (default: the concatenated feature size)
-                 task:str='classification',
-                 aux_head:bool=False): # A second head for the hard-combination loss (the code's segmentation variant)
-        seg = task == 'segmentation'
-        d = sum(e.out_dim for e in encoders); emb_dim = emb_dim or d
-        mk_head = lambda: SegHead(emb_dim, n_classes, encoders[0].stride) if seg else nn.Linear(emb_dim, n_classes)
-        super().__init__(encoders, ConcatFusion(), mk_head(), names)
-        self.aux_head = mk_head() if aux_head else None
-        self.embedding = (ProbEmbedding if probabilistic else PointEmbedding)(d, emb_dim, conv=seg)
-        self.probabilistic, self.task = probabilistic, task
-        self.hard_state = CombinationState(len(encoders))   # DMRNet's hard combinations, saved with the model
-    def embed(self, feats, mask=None):
-        "`(z, mu, sigma)` of the combination given by `mask`."
-        return self.embedding(self.fusion(apply_mask(feats, mask, self.missing), mask))
-    def fuse(self, feats, mask=None): return self.embed(feats, mask)[0]
-    def forward(self, *inputs):
-        xs, mask = split_inputs(inputs, self.n_modalities, self.names)
-        z, mu, sigma = self.embed(self.encode(*xs), mask)
-        out = self.head(z)
-        if not self.training: return out
-        return out, {'z': z, 'feature': z, 'mu': mu, 'sigma': sigma, 'mask': mask}
-    def features(self, *inputs):
-        "`(logits, feature)` from the combination's mean embedding (what a teacher hands to distillation)."
-        xs, mask = split_inputs(inputs, self.n_modalities, self.names)
-        _, mu, _ = self.embed(self.encode(*xs), mask)
-        return self.head(mu), mu
-
-class EmbeddingKL(LossTerm):
-    "KL(N(mu, sigma^2) || N(0, I)) of the combination embedding, summed over its elements (or averaged), mean over the batch."
-    name = 'kl'
-    def __init__(self, weight:float=1e-3, reduce:str='sum', **kwargs): super().__init__(weight, **kwargs); self.reduce = reduce
-    def term(self):
-        aux = getattr(self.learn, 'aux', {})
-        if aux.get('sigma') is None: return None
-        return gaussian_kl(aux['mu'], aux['sigma'], 1., self.reduce)
-
-# %% ../../nbs/20_dmrnet.model.ipynb #a1ce98f8
-def combination_learner(dls, probabilistic:bool=True, encoder:str='auto', feat_dim:int=64, emb_dim:int|None=None,
-                        kl_weight:float=1e-3, kl_reduce:str='sum', aux_head:bool=False, seed:int=0, cbs=None,
-                        modality_dropout:bool=True, model_cls=None,
-                        arch=None, weights_path=None, # ResNet depth and local weights for image-like modalities
-                        enc_kwargs:dict|None=None, **kwargs):
-    "`CombinationNet` (or `model_cls`) trained with uniform modality dropout over all combinations (+ the KL term when probabilistic)."
-    set_seed(seed, reproducible=True)
-    ds, task = dls.train_ds, task_of(dls)
-    encs = modality_encoders(ds, encoder, feat_dim, task == 'segmentation', arch, weights_path, **(enc_kwargs or {}))
-    model = (model_cls or CombinationNet)(encs, ds.n_classes, ds.names, probabilistic, emb_dim, task, aux_head)
-    cbs = ([ModalityDropout('subsets')] if modality_dropout else []) + ([EmbeddingKL(kl_weight, kl_reduce)] if probabilistic else []) + list(L(cbs))
-    return mm_learner(dls, model, seed=seed, cbs=cbs, **kwargs)
+__all__ = ['combination_geometry', 'PointEmbedding', 'CombinationNet', 'EmbeddingKL', 'combination_learner']
 
 # %% ../../nbs/20_dmrnet.model.ipynb #c4b6ce72
 @torch.no_grad()

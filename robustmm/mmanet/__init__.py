@@ -10,7 +10,7 @@ import copy
 import torch, torch.nn as nn
 from ..core import split_inputs, apply_mask
 from ..models import CombinationState
-from ..dmrnet.model import CombinationNet, combination_learner
+from ..combination import CombinationNet, combination_learner
 from .distill import *
 from .mar import *
 from . import distill as _d, mar as _r
@@ -49,13 +49,14 @@ def plain_distillation_learner(dls, teacher, seed:int=0, kd_weight:float=1., T:f
 def mmanet_learner(dls, teacher:nn.Module, # A trained full-modality teacher with `features(*xs)`
                    valid_dl=None, # Validation DataLoader for mining the weak combinations (default: dls.valid; never the test split)
                    mad_weight:float=1., mar_weight:float=0.5, # Code: 30 / 0.5 (classification), 4 / 0.2 (segmentation)
-                   start:float=0.25, mine:tuple=(0.1, 0.25), # MAD and MAR start / mining range (fractions of training; code 5/100 and 2-4/100)
+                   start:float=0.25, # MAD starts here (fraction of training; code 5/100)
+                   mine:tuple=(0.1, 0.25), # MAR's mining range; its loss starts at the end (fractions of training; code 2-4/100)
                    weighting:str='entropy', axis:str='row', measure:str='label_kl', k:int=1,
                    mad:bool=True, mar:bool=True, seed:int=0, cbs=None, **kwargs):
     "MMANet: deployment + regularisation network, with MAD from `teacher` and MAR on mined weak combinations."
     cbs = list(L(cbs))
     if mad: cbs += [Teacher(teacher), MarginAwareDistillation(mad_weight, start, weighting, axis)]
-    if mar: cbs.append(ModalityAwareRegularization(valid_dl if valid_dl is not None else dls.valid, mar_weight, (min(mine[0], start), start), measure, k=k))
+    if mar: cbs.append(ModalityAwareRegularization(valid_dl if valid_dl is not None else dls.valid, mar_weight, mine, measure, k=k))
     return combination_learner(dls, probabilistic=False, seed=seed, cbs=cbs, model_cls=MMANetNet, **kwargs)
 
 # %% ../../nbs/42_mmanet.ipynb #b7f7710c

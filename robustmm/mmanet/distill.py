@@ -9,22 +9,13 @@ from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
 from ..learner import LossTerm
+from ..distill import Teacher
+_all_ = ['Teacher']   # the shared frozen-teacher callback, re-exported for `from robustmm.mmanet import *`
 
 # %% auto #0
-__all__ = ['Teacher', 'SoftTargetKD', 'teacher_entropy_weights', 'normalised_gram', 'mad_loss', 'MarginAwareDistillation']
+__all__ = ['SoftTargetKD', 'teacher_entropy_weights', 'normalised_gram', 'mad_loss', 'MarginAwareDistillation', 'Teacher']
 
 # %% ../../nbs/40_mmanet.distill.ipynb #4585b600
-class Teacher(Callback):
-    "Run a frozen full-modality teacher (eval, no_grad) on the complete inputs of each training batch."
-    order, run_valid = 0, False   # before ModalityDropout (order 2): the teacher sees every modality
-    def __init__(self, teacher:nn.Module): self.teacher = teacher
-    def before_fit(self):
-        self.teacher.to(next(self.model.parameters()).device).eval().requires_grad_(False)
-    def before_batch(self):
-        M = self.model.n_modalities
-        with torch.no_grad():
-            self.learn.teacher_logits, self.learn.teacher_feature = self.teacher.features(*self.xb[:M])
-
 class SoftTargetKD(LossTerm):
     "Plain distillation: T^2 * KL(softmax(teacher/T) || softmax(student/T))."
     name = 'kd'

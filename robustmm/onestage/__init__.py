@@ -15,8 +15,8 @@ from ..learner import mm_learner, task_of, FixedSubset, LossTerm, fusion_learner
 import matplotlib.pyplot as plt
 from fastcore.foundation import L
 import pandas as pd
-from ..mmanet.distill import Teacher
-from ..dmrnet.model import combination_learner
+from ..distill import Teacher
+from ..combination import combination_learner
 from .parts import *
 from . import parts as _p
 
@@ -135,6 +135,8 @@ class AlignmentMonitor(Callback):
     "Per-epoch MMD between restored and real privileged features on fixed validation rows; first/last features kept for plotting."
     order = 90
     def __init__(self, n:int=256): self.n = n
+    def __getstate__(self):   # an exported learner carries no dataset rows (nor features computed from them)
+        return {k: v for k, v in self.__dict__.items() if k not in ('xs', 'y', 'real', 'first', 'last')}
     def before_fit(self):
         t = next((cb for cb in self.learn.cbs if isinstance(cb, Teacher)), None)
         if t is None: raise ValueError("AlignmentMonitor needs a Teacher callback (use onestage_learner)")
