@@ -15,7 +15,9 @@ from fastai.callback.core import Callback
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
 from functools import partial
-from fastai.optimizer import Adam, Optimizer, weight_decay, average_grad, average_sqr_grad, step_stat, adam_step
+from fastai.optimizer import Adam, Optimizer, OptimWrapper, weight_decay, average_grad, average_sqr_grad, step_stat, adam_step
+from fastai.callback.schedule import ParamScheduler
+from fastai.callback.training import GradientClip
 import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, lr_find, progress bars
 from fastai.torch_core import set_seed, find_bs
 from fastcore.foundation import L
@@ -25,7 +27,8 @@ from .metrics import MeanIoU
 
 # %% auto #0
 __all__ = ['ModalityDropout', 'FixedSubset', 'NoiseInjection', 'AuxOutputs', 'log_loss_part', 'LossPart', 'LossTerm', 'LossParts',
-           'plot_loss_parts', 'NonFiniteLossError', 'FiniteLoss', 'CrossEntropy', 'FastAdam',
+           'plot_loss_parts', 'NonFiniteLossError', 'FiniteLoss', 'CoupledSGD', 'paper_lr', 'epochs_or_fraction',
+           'check_point', 'paper_preset', 'paper_learner_kwargs', 'fit_paper', 'CrossEntropy', 'FastAdam',
            'default_loss_and_metrics', 'task_of', 'mm_learner', 'fusion_learner']
 
 # %% ../nbs/04_learner.ipynb #4ab1f233
@@ -182,6 +185,55 @@ class FiniteLoss(Callback):
             raise NonFiniteLossError(f"the training loss is {float(self.learn.loss_grad.detach())} at epoch {self.epoch}, batch {self.iter}; "
                                      f"loss parts: {parts}. Lower the learning rate, check the inputs for NaN/inf, "
                                      "or pass check_finite=False to train on regardless")
+
+# %% ../nbs/04_learner.ipynb #072b9c6e
+class CoupledSGD:
+    "A fastai `opt_func`: torch's SGD with coupled L2 weight decay on every parameter (BatchNorm and biases too), as the papers' scripts."
+    def __init__(self, mom:float=0.9, wd:float=1e-4, nesterov:bool=False):
+        if not (0 <= mom < 1 and wd >= 0): raise ValueError(f"need 0 <= mom < 1 and wd >= 0, got mom={mom}, wd={wd}")
+        self.mom, self.wd, self.nesterov = mom, wd, nesterov
+    def __call__(self, params, lr, **kwargs):
+        return OptimWrapper(params, torch.optim.SGD, lr=lr, momentum=self.mom, weight_decay=self.wd, nesterov=self.nesterov)
+    def __repr__(self): return f"CoupledSGD(mom={self.mom}, wd={self.wd}, nesterov={self.nesterov})"
+
+def paper_lr(lr:float, warmup:float, milestones, gamma:float, pos:float)->float:
+    "Learning rate at `pos` (fraction of training): linear warm-up from 0 over `warmup`, then x`gamma` at each milestone."
+    if pos < warmup: return lr*pos/warmup
+    return lr*gamma**sum(pos >= m for m in milestones)
+
+def epochs_or_fraction(x, n_epoch:int)->float:
+    "A point in training as a number of epochs: an int is epochs, a float in [0, 1] a fraction of `n_epoch`."
+    return float(x) if isinstance(x, int) and not isinstance(x, bool) else x*n_epoch
+
+def check_point(x, name:str):
+    "Validate an epoch count (int >= 0) or a fraction of training (float in [0, 1])."
+    ok = (isinstance(x, int) and not isinstance(x, bool) and x >= 0) or (isinstance(x, float) and 0 <= x <= 1)
+    if not ok: raise ValueError(f"{name} must be a number of epochs (int >= 0) or a fraction of training (float in [0, 1]), got {x!r}")
+    return x
+
+def paper_preset(presets:dict, paper, method:str)->dict|None:
+    "The preset named by `paper` (True: the first one) from a method's `presets`, with its name; None when `paper` is False."
+    if paper is None or paper is False: return None
+    name = next(iter(presets)) if paper is True else paper
+    if name not in presets: raise ValueError(f"paper={paper!r}: {method} has presets for {', '.join(presets)} (or True for {next(iter(presets))})")
+    return dict(presets[name], name=name)
+
+def paper_learner_kwargs(preset:dict, kwargs:dict)->dict:
+    "Learner arguments of a preset: coupled-L2 SGD on every parameter (unless `opt_func` is given) and gradient clipping."
+    kwargs = dict(kwargs)
+    kwargs.setdefault('opt_func', CoupledSGD(**preset['opt']))
+    kwargs.setdefault('wd_bn_bias', True)
+    if preset.get('clip'): kwargs['cbs'] = list(L(kwargs.get('cbs'))) + [GradientClip(preset['clip'])]
+    return kwargs
+
+def fit_paper(learn, epochs:int|None=None, lr:float|None=None):
+    "Fit with the optimiser schedule of the learner's paper preset (`learn.paper_preset`, set by `paper=`)."
+    p = getattr(learn, 'paper_preset', None)
+    if p is None: raise ValueError("this learner has no paper preset: build it with paper=True or paper='<dataset>'")
+    epochs, lr, s = epochs or p['epochs'], lr or p['lr'], p['schedule']
+    if s.get('onecycle'): return learn.fit_one_cycle(epochs, lr, div=s['div'], pct_start=s['pct_start'], div_final=s['div_final'])
+    sched = partial(paper_lr, lr, s.get('warmup', 0.), tuple(s.get('milestones', ())), s.get('gamma', 0.1))
+    return learn.fit(epochs, lr, cbs=ParamScheduler({'lr': sched}))
 
 # %% ../nbs/04_learner.ipynb #887438ea
 class CrossEntropy:

@@ -223,6 +223,7 @@ def modality_encoders(ds, # A dataset following the `MultimodalBase` protocol
                       encoder:str='auto', feat_dim:int=64, seg:bool|None=None,
                       arch=None, # ResNet depth for image-like modalities (vectors keep an MLP)
                       weights_path=None, # Local ResNet weights: one path, or {modality name: path}
+                      maps:bool=False, # Image-like modalities keep their feature map (vectors stay vectors), e.g. for an embedding on the map
                       **enc_kwargs)->list[nn.Module]:
     "One encoder per modality of `ds`, chosen from its kind and per-sample shape (what every learner factory uses)."
     seg = ds.task == 'segmentation' if seg is None else seg
@@ -231,7 +232,7 @@ def modality_encoders(ds, # A dataset following the `MultimodalBase` protocol
         shape = ds.shapes[name]
         k = 'mlp' if kind == 'vector' and encoder != 'auto' and encoder.startswith('resnet') else encoder   # a ResNet has no meaning for vectors
         w = weights_path.get(name) if isinstance(weights_path, dict) else weights_path
-        encs.append(encoder_for(shape, feat_dim, k, seg, weights_path=None if kind == 'vector' else w,
+        encs.append(encoder_for(shape, feat_dim, k, seg or (maps and kind != 'vector'), weights_path=None if kind == 'vector' else w,
                                 arch=None if kind == 'vector' else arch, modality=kind, **enc_kwargs))
     return encs
 

@@ -12,29 +12,52 @@ from .model import *
 from .hard import *
 from . import model as _m, hard as _h
 from fastcore.foundation import L
+from fastcore.basics import ifnone
+from ..learner import paper_preset, paper_learner_kwargs, fit_paper
 
 # %% auto #0
-__all__ = ['dmrnet_learner', 'common_subspace_learner']
+__all__ = ['DMRNET_PRESETS', 'DMRNET_DEFAULTS', 'dmrnet_learner', 'common_subspace_learner']
 
 # %% ../../nbs/22_dmrnet.ipynb #58152466
-def dmrnet_learner(dls, beta:float=0.5, # Weight of the hard-combination regulariser (0: off)
-                   warmup:float|None=None, # Warm-up fraction before the regulariser starts (default 0.2; paper 0.05)
-                   score:str='loss', rule='above_mean', k:int=1, aux_head:bool=False,
-                   probabilistic:bool=True, kl_weight:float=1e-3, kl_reduce:str='sum',
-                   paper:bool=False, seed:int=0, cbs=None, **kwargs):
+DMRNET_PRESETS = {   # the released scripts (ECCV2024-DMRNet 8472850); `paper=True` is CREMA-D
+    'cremad': dict(script='audio-visual classification, CREMA-D (--beta 0.20)', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=1e-4),
+                   schedule=dict(milestones=(0.7,), gamma=0.1), arch=34, beta=0.2, warmup=6, score='variance', rule='topk', k=1, aux_head=False, kl_weight=1e-3),
+    'ks': dict(script='audio-visual classification, Kinetics-Sounds (--beta 0.3)', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=1e-4),
+               schedule=dict(milestones=(0.7,), gamma=0.1), arch=34, beta=0.3, warmup=6, score='variance', rule='topk', k=1, aux_head=False, kl_weight=1e-3),
+    'casia-surf': dict(script='face anti-spoofing, CASIA-SURF (--auxi_scale 0.3)', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=5e-4, nesterov=True),
+                       schedule=dict(warmup=0.05, milestones=(0.21, 0.38, 0.55), gamma=0.1), arch=18, beta=0.3, warmup=6, score='variance',
+                       rule=['rgb', 'ir', 'rgb+ir'], k=1, aux_head=False, kl_weight=1e-3),
+    'nyuv2': dict(script='segmentation, NYUv2 (ESANet recipe)', epochs=300, lr=0.01, bs=8, opt=dict(mom=0.9, wd=1e-4, nesterov=True),
+                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), clip=20., arch=50, beta=0.5, warmup=11, score='variance',
+                  rule=['rgb', 'depth'], k=1, aux_head=True, kl_weight=1e-3)}
+DMRNET_DEFAULTS = dict(beta=0.5, warmup=0.2, score='loss', rule='above_mean', k=1, aux_head=False, kl_weight=1e-3)
+
+def dmrnet_learner(dls, beta:float|None=None, # Weight of the hard-combination regulariser (0: off; default 0.5)
+                   warmup=None, # Warm-up before the regulariser starts: a fraction of training or a number of epochs (default 0.2)
+                   score:str|None=None, # 'loss' (default) or 'variance' (the code)
+                   rule=None, # 'above_mean' (default), 'topk', or an explicit list of combinations
+                   k:int|None=None, aux_head:bool|None=None,
+                   probabilistic:bool=True, kl_weight:float|None=None, kl_reduce:str='sum',
+                   paper:bool|str=False, # A released script's recipe: True/'cremad', 'ks', 'casia-surf', 'nyuv2' (DMRNET_PRESETS); train with `fit_paper`
+                   seed:int=0, cbs=None, **kwargs):
     "A seeded fastai `Learner` for DMRNet (classification or segmentation) on `MultimodalDataLoaders`."
-    warmup = (0.05 if paper else 0.2) if warmup is None else warmup
-    if paper:
-        kwargs.setdefault('opt_func', partial(SGD, mom=0.9, wd=1e-4))
-        if all(k != 'vector' for k in dls.train_ds.kinds): kwargs.setdefault('encoder', 'resnet')
+    pre = paper_preset(DMRNET_PRESETS, paper, 'DMRNet')
+    d = pre or DMRNET_DEFAULTS
+    beta, warmup, score, rule = ifnone(beta, d['beta']), ifnone(warmup, d['warmup']), ifnone(score, d['score']), ifnone(rule, d['rule'])
+    k, aux_head, kl_weight = ifnone(k, d['k']), ifnone(aux_head, d['aux_head']), ifnone(kl_weight, d['kl_weight'])
+    if pre:
+        kwargs = paper_learner_kwargs(pre, kwargs)
+        kwargs.setdefault('encoder', 'resnet'); kwargs.setdefault('arch', pre['arch'])
     if probabilistic is False and score == 'variance': raise ValueError("score='variance' needs probabilistic embeddings")
-    cbs = list(L(cbs))
+    cbs = list(L(cbs)) + list(L(kwargs.pop('cbs', None)))
     if beta: cbs.append(HardCombinationRegularizer(beta, warmup, score, rule, k, aux_head))
-    return combination_learner(dls, probabilistic, kl_weight=kl_weight, kl_reduce=kl_reduce, aux_head=aux_head, seed=seed, cbs=cbs, **kwargs)
+    learn = combination_learner(dls, probabilistic, kl_weight=kl_weight, kl_reduce=kl_reduce, aux_head=aux_head, seed=seed, cbs=cbs, **kwargs)
+    learn.paper_preset = pre
+    return learn
 
 def common_subspace_learner(dls, seed:int=0, **kwargs):
     "The baseline: the same network with point embeddings, no KL, no regulariser."
     return combination_learner(dls, probabilistic=False, seed=seed, **kwargs)
 
 # %% ../../nbs/22_dmrnet.ipynb #5cd475dc
-__all__ = ['dmrnet_learner', 'common_subspace_learner'] + _m.__all__ + _h.__all__
+__all__ = ['dmrnet_learner', 'common_subspace_learner', 'DMRNET_PRESETS', 'fit_paper'] + _m.__all__ + _h.__all__

@@ -11,7 +11,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
 import math
 from ..core import all_subsets, subset_index, subset_masks, subset_name, subset_id, mask_ids
-from ..learner import LossTerm
+from ..learner import LossTerm, check_point, epochs_or_fraction
 import pandas as pd
 
 # %% auto #0
@@ -34,7 +34,7 @@ class HardCombinationRegularizer(LossTerm):
     "DMRNet's hard-combination regulariser: warm-up statistics per combination -> hard set -> extra CE on its samples / B. Its state lives in `model.hard_state`."
     name = 'hcr'
     def __init__(self, weight:float=0.3, # beta
-                 warmup:float=0.2, # Warm-up length as a fraction of training (code: 5 of 100 epochs)
+                 warmup=0.2, # Warm-up: a fraction of training (float) or a number of epochs (int; the scripts: 6, segmentation 11)
                  score:str='variance', # 'variance' (mean embedding sigma^2) or 'loss' (mean training CE)
                  rule='above_mean', # 'above_mean', 'topk', or an explicit list of combinations (indices or names)
                  k:int=1, aux_head:bool=False):
@@ -43,7 +43,7 @@ class HardCombinationRegularizer(LossTerm):
         if isinstance(rule, str):
             if rule not in ('above_mean', 'topk'): raise ValueError(f"unknown rule {rule!r}: use 'above_mean' or 'topk' (or pass an explicit list of combinations)")
         elif not len(rule): raise ValueError("rule: an explicit list of hard combinations must not be empty")
-        if not 0 <= warmup < 1: raise ValueError(f"warmup must lie in [0, 1) (a fraction of training), got {warmup}")
+        check_point(warmup, 'warmup')
         if int(k) != k or k < 1: raise ValueError(f"k must be a positive integer, got {k}")
         if not math.isfinite(weight) or weight < 0: raise ValueError(f"weight (beta) must be a finite number >= 0, got {weight}")
         self.warmup, self.score, self.rule, self.k, self.aux_head = warmup, score, rule, int(k), aux_head
@@ -84,7 +84,7 @@ class HardCombinationRegularizer(LossTerm):
         return (self._per_sample_ce(logits)*sel).sum()/len(sel)
     def after_epoch(self):
         trained, self._trained = self._trained, False
-        if not trained or self._selected or (self.epoch + 1) < max(1, round(self.warmup*self.n_epoch)): return
+        if not trained or self._selected or (self.epoch + 1) < max(1, round(epochs_or_fraction(self.warmup, self.n_epoch))): return
         self.state.select(select_hard(self.scores, self.rule, self.k)); self._selected = True
     @property
     def scores(self)->dict:

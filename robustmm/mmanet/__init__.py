@@ -15,9 +15,12 @@ from .distill import *
 from .mar import *
 from . import distill as _d, mar as _r
 from fastcore.foundation import L
+from fastcore.basics import ifnone
+from ..learner import paper_preset, paper_learner_kwargs, fit_paper
 
 # %% auto #0
-__all__ = ['MMANetNet', 'teacher_learner', 'modality_dropout_learner', 'plain_distillation_learner', 'mmanet_learner']
+__all__ = ['MMANET_PRESETS', 'MMANET_DEFAULTS', 'MMANetNet', 'teacher_learner', 'modality_dropout_learner',
+           'plain_distillation_learner', 'mmanet_learner']
 
 # %% ../../nbs/42_mmanet.ipynb #101ae619
 class MMANetNet(CombinationNet):
@@ -34,30 +37,58 @@ class MMANetNet(CombinationNet):
         if not self.training: return out
         return out, {'feature': z, 'reg_logits': self.reg_head(self.reg_embedding(fused)[0]), 'mask': mask}
 
-def teacher_learner(dls, seed:int=0, **kwargs):
-    "The teacher: the same architecture trained on complete data (no modality dropout)."
-    return combination_learner(dls, probabilistic=False, modality_dropout=False, seed=seed, **kwargs)
+MMANET_PRESETS = {   # the released scripts (MMANet c330689); `paper=True` is CASIA-SURF
+    'casia-surf': dict(script='classification/surf_mmanet.sh (teacher: surf_multi)', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=5e-4, nesterov=True),
+                       schedule=dict(warmup=0.05, milestones=(0.21, 0.38, 0.55), gamma=0.1), arch=18, mad_weight=30., mar_weight=0.5, start=5, mine=(1, 4)),
+    'nyuv2': dict(script='segmentation/train_missing_mmanet.py (ESANet recipe)', epochs=300, lr=0.01, bs=8, opt=dict(mom=0.9, wd=1e-4),
+                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), arch=50, mad_weight=4., mar_weight=0.2, start=10, mine=(5, 9))}
+MMANET_DEFAULTS = dict(mad_weight=1., mar_weight=0.5, start=0.25, mine=(0.1, 0.25))
 
-def modality_dropout_learner(dls, seed:int=0, **kwargs):
+def _with_preset(learn, pre):
+    learn.paper_preset = pre
+    return learn
+
+def _paper_kwargs(paper, kwargs, method='MMANet'):
+    "The preset and the learner arguments it implies (optimiser, encoder depth)."
+    pre = paper_preset(MMANET_PRESETS, paper, method)
+    if pre:
+        kwargs = paper_learner_kwargs(pre, kwargs)
+        kwargs.setdefault('encoder', 'resnet'); kwargs.setdefault('arch', pre['arch'])
+    return pre, kwargs
+
+def teacher_learner(dls, seed:int=0, paper:bool|str=False, **kwargs):
+    "The teacher: the same architecture trained on complete data (no modality dropout); `paper=` as `mmanet_learner`."
+    pre, kwargs = _paper_kwargs(paper, kwargs)
+    return _with_preset(combination_learner(dls, probabilistic=False, modality_dropout=False, seed=seed, **kwargs), pre)
+
+def modality_dropout_learner(dls, seed:int=0, paper:bool|str=False, **kwargs):
     "Baseline 1: the deployment network with uniform modality dropout only."
-    return combination_learner(dls, probabilistic=False, seed=seed, **kwargs)
+    pre, kwargs = _paper_kwargs(paper, kwargs)
+    return _with_preset(combination_learner(dls, probabilistic=False, seed=seed, **kwargs), pre)
 
-def plain_distillation_learner(dls, teacher, seed:int=0, kd_weight:float=1., T:float=4., **kwargs):
+def plain_distillation_learner(dls, teacher, seed:int=0, kd_weight:float=1., T:float=4., paper:bool|str=False, **kwargs):
     "Baseline 2: modality dropout + soft-target distillation from the full-modality teacher."
-    return combination_learner(dls, probabilistic=False, seed=seed, cbs=[Teacher(teacher), SoftTargetKD(kd_weight, T)], **kwargs)
+    pre, kwargs = _paper_kwargs(paper, kwargs)
+    cbs = [Teacher(teacher), SoftTargetKD(kd_weight, T)] + list(L(kwargs.pop('cbs', None)))
+    return _with_preset(combination_learner(dls, probabilistic=False, seed=seed, cbs=cbs, **kwargs), pre)
 
 def mmanet_learner(dls, teacher:nn.Module, # A trained full-modality teacher with `features(*xs)`
                    valid_dl=None, # Validation DataLoader for mining the weak combinations (default: dls.valid; never the test split)
-                   mad_weight:float=1., mar_weight:float=0.5, # Code: 30 / 0.5 (classification), 4 / 0.2 (segmentation)
-                   start:float=0.25, # MAD starts here (fraction of training; code 5/100)
-                   mine:tuple=(0.1, 0.25), # MAR's mining range; its loss starts at the end (fractions of training; code 2-4/100)
+                   mad_weight:float|None=None, mar_weight:float|None=None, # Default 1 / 0.5; scripts 30 / 0.5 (classification), 4 / 0.2 (segmentation)
+                   start=None, # MAD starts here: a fraction of training or a number of epochs (default 0.25; scripts 5 epochs, segmentation 10)
+                   mine=None, # MAR's mining range, fractions or epoch counts; its loss starts at the end (default (0.1, 0.25); scripts (1, 4))
                    weighting:str='entropy', axis:str='row', measure:str='label_kl', k:int=1,
-                   mad:bool=True, mar:bool=True, seed:int=0, cbs=None, **kwargs):
+                   mad:bool=True, mar:bool=True,
+                   paper:bool|str=False, # A released script's recipe: True/'casia-surf' or 'nyuv2' (MMANET_PRESETS); train with `fit_paper`
+                   seed:int=0, cbs=None, **kwargs):
     "MMANet: deployment + regularisation network, with MAD from `teacher` and MAR on mined weak combinations."
-    cbs = list(L(cbs))
+    pre, kwargs = _paper_kwargs(paper, kwargs)
+    d = pre or MMANET_DEFAULTS
+    mad_weight, mar_weight, start, mine = ifnone(mad_weight, d['mad_weight']), ifnone(mar_weight, d['mar_weight']), ifnone(start, d['start']), ifnone(mine, d['mine'])
+    cbs = list(L(cbs)) + list(L(kwargs.pop('cbs', None)))
     if mad: cbs += [Teacher(teacher), MarginAwareDistillation(mad_weight, start, weighting, axis)]
     if mar: cbs.append(ModalityAwareRegularization(valid_dl if valid_dl is not None else dls.valid, mar_weight, mine, measure, k=k))
-    return combination_learner(dls, probabilistic=False, seed=seed, cbs=cbs, model_cls=MMANetNet, **kwargs)
+    return _with_preset(combination_learner(dls, probabilistic=False, seed=seed, cbs=cbs, model_cls=MMANetNet, **kwargs), pre)
 
 # %% ../../nbs/42_mmanet.ipynb #b7f7710c
-__all__ = ['MMANetNet', 'teacher_learner', 'modality_dropout_learner', 'plain_distillation_learner', 'mmanet_learner'] + _d.__all__ + _r.__all__
+__all__ = ['MMANetNet', 'teacher_learner', 'modality_dropout_learner', 'plain_distillation_learner', 'mmanet_learner', 'MMANET_PRESETS', 'fit_paper'] + _d.__all__ + _r.__all__

@@ -8,7 +8,7 @@ Docs: https://robustmm.github.io/robustmm/mmanet.distill.html.md"""
 from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
-from ..learner import LossTerm
+from ..learner import LossTerm, check_point
 from ..distill import Teacher
 _all_ = ['Teacher']   # the shared frozen-teacher callback, re-exported for `from robustmm.mmanet import *`
 
@@ -54,10 +54,11 @@ class MarginAwareDistillation(LossTerm):
         super().__init__(weight, train_only=True, **kwargs)
         if weighting not in ('entropy', 'uniform'): raise ValueError(f"weighting must be 'entropy' or 'uniform', got {weighting!r}")
         if axis not in ('row', 'column'): raise ValueError(f"axis must be 'row' or 'column', got {axis!r}")
-        if not 0 <= start <= 1: raise ValueError(f"start must be a fraction of training in [0, 1], got {start}")
+        check_point(start, 'start')   # a fraction of training, or a number of epochs (the scripts: 5)
         self.start, self.weighting, self.axis = start, weighting, axis
     def term(self):
         tf, aux = getattr(self.learn, 'teacher_feature', None), getattr(self.learn, 'aux', {})
         if tf is None or aux.get('feature') is None: return None
-        if self.pct_train < self.start: return torch.zeros((), device=tf.device)
+        started = self.epoch >= self.start if isinstance(self.start, int) else self.pct_train >= self.start
+        if not started: return torch.zeros((), device=tf.device)
         return mad_loss(aux['feature'], tf, self.learn.teacher_logits, self.weighting, self.axis)

@@ -15,7 +15,7 @@ import math
 from ..core import all_subsets, subset_mask, subset_name, subset_index, mask_ids, subset_id
 from ..metrics import metric_fn
 from ..evaluate import subset_confusions
-from ..learner import LossTerm
+from ..learner import LossTerm, check_point
 
 # %% auto #0
 __all__ = ['weak_set', 'histogram_kl', 'label_distribution_kl', 'mine_scores', 'ModalityAwareRegularization']
@@ -53,12 +53,13 @@ class ModalityAwareRegularization(LossTerm):
     "MMANet's MAR: mine weak combinations on a validation DataLoader during `mine`, then CE of the regularisation head on their samples / B. Its state lives in `model.weak_state`."
     name = 'mar'
     def __init__(self, valid_dl, # A validation DataLoader for mining (never the test split)
-                 weight:float=0.5, mine:tuple=(0.1, 0.25), # Mining range, as fractions of training; the loss starts at its end
+                 weight:float=0.5, mine:tuple=(0.1, 0.25), # Mining range: fractions of training, or epoch counts (the scripts: after epochs 2-4); the loss starts at its end
                  measure:str='label_kl', metric:str='accuracy', k:int=1, weak=None): # weak: an explicit weak set (skips mining)
         super().__init__(weight, train_only=True)
         if measure not in ('label_kl', 'metric_gap'): raise ValueError(f"unknown measure {measure!r}: use 'label_kl' or 'metric_gap'")
         metric_fn(metric)
-        if len(mine) != 2 or not 0 <= mine[0] <= mine[1] <= 1: raise ValueError(f"mine must be (start, end) fractions with 0 <= start <= end <= 1, got {mine}")
+        if len(mine) != 2 or type(mine[0]) != type(mine[1]) or mine[0] > mine[1]: raise ValueError(f"mine must be (start, end) with start <= end, both fractions or both epoch counts, got {mine}")
+        check_point(mine[0], 'mine'); check_point(mine[1], 'mine')
         if int(k) != k or k < 1: raise ValueError(f"k must be a positive integer, got {k}")
         if not math.isfinite(weight) or weight < 0: raise ValueError(f"weight must be a finite number >= 0, got {weight}")
         if valid_dl is None and weak is None: raise ValueError("valid_dl: MAR mines the weak combinations on a validation DataLoader (never the test split); pass one, or an explicit weak set")
@@ -84,7 +85,7 @@ class ModalityAwareRegularization(LossTerm):
     def after_epoch(self):
         trained, self._trained = self._trained, False
         if not trained or self._selected: return
-        done = (self.epoch + 1)/self.n_epoch
+        done = self.epoch + 1 if isinstance(self.mine[0], int) else (self.epoch + 1)/self.n_epoch   # epochs finished (or their fraction)
         if done > self.mine[0] - 1e-9:
             if self.valid_dl is None: raise ValueError("valid_dl: this callback was loaded without its mining DataLoader; set `valid_dl` before training again")
             self.state.add(mine_scores(self.model, self.valid_dl, self.candidates, self.measure, self.metric))

@@ -11,7 +11,7 @@ from fastai.torch_core import set_seed
 from fastai.callback.core import Callback
 from ..core import split_inputs, subset_index, apply_mask
 from ..models import encoder_for, SegHead
-from ..learner import mm_learner, task_of, FixedSubset, LossTerm, fusion_learner
+from ..learner import mm_learner, task_of, FixedSubset, LossTerm, fusion_learner, paper_preset, paper_learner_kwargs, fit_paper
 import matplotlib.pyplot as plt
 from fastcore.foundation import L
 import pandas as pd
@@ -21,8 +21,8 @@ from .parts import *
 from . import parts as _p
 
 # %% auto #0
-__all__ = ['OneStageNet', 'privileged_teacher', 'onestage_learner', 'RestorationCE', 'twostage_fit', 'AlignmentMonitor',
-           'plot_alignment', 'privileged_table']
+__all__ = ['ONESTAGE_PRESETS', 'OneStageNet', 'privileged_teacher', 'onestage_learner', 'RestorationCE', 'twostage_fit',
+           'AlignmentMonitor', 'plot_alignment', 'privileged_table']
 
 # %% ../../nbs/31_onestage.ipynb #60018e43
 class OneStageNet(nn.Module):
@@ -73,13 +73,22 @@ def _teacher_dim(teacher, dls):
     b = dls.one_batch(); M = dls.n_modalities
     with torch.no_grad(): return teacher.features(*[x.to(next(teacher.model.parameters()).device) for x in b[:M]])[1].shape[1]
 
+ONESTAGE_PRESETS = {   # only the segmentation recipe is recoverable: the leftover code sits in the ESANet fork (MMANet c330689 / DMRNet 8472850)
+    'nyuv2': dict(script='ESANet NYUv2 recipe (ESANet_OS leftover code)', epochs=300, lr=0.01, bs=8, opt=dict(mom=0.9, wd=1e-4, nesterov=True),
+                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), arch=50)}
+
 def onestage_learner(dls, teacher, available, # the P-teacher (`privileged_teacher`) and the available modality
                      mmd:float=1., kd:float=1., rec:float=1., restore_ce:float=0., T:float=4.,
                      channels:int=64, share:bool=True, feat_dim:int=64, encoder:str='auto', seed:int=0, cbs=None,
                      arch=None, weights_path=None, # ResNet depth and local weights for an image-like available modality
+                     paper:bool|str=False, # The segmentation recipe of the leftover code: True/'nyuv2' (ONESTAGE_PRESETS); train with `fit_paper`
                      enc_kwargs:dict|None=None, **kwargs):
     "A seeded `Learner` for one-stage modality distillation (the privileged modality only feeds the teacher)."
     set_seed(seed, reproducible=True)
+    pre = paper_preset(ONESTAGE_PRESETS, paper, 'one-stage distillation')
+    if pre:
+        kwargs = paper_learner_kwargs(pre, kwargs)
+        encoder, arch = ('resnet' if encoder == 'auto' else encoder), (arch or pre['arch'])
     a = subset_index(available, dls.names, dls.n_modalities)
     if len(a) != 1: raise ValueError("one available modality is supported (concatenate views into one modality first)")
     a, ds, task = a[0], dls.train_ds, task_of(dls)
@@ -90,7 +99,9 @@ def onestage_learner(dls, teacher, available, # the P-teacher (`privileged_teach
                         ds.n_classes, a, dls.n_modalities, ds.names, channels, share, task)
     terms = [Teacher(teacher), FeatureMMD(mmd), PredictionKD(kd, T), TranslationConsistency(rec)]
     if restore_ce: terms.append(RestorationCE(restore_ce))
-    return mm_learner(dls, model, seed=seed, cbs=terms + list(L(cbs)), **kwargs)
+    learn = mm_learner(dls, model, seed=seed, cbs=terms + list(L(cbs)) + list(L(kwargs.pop('cbs', None))), **kwargs)
+    learn.paper_preset = pre
+    return learn
 
 class RestorationCE(LossTerm):
     "Optional cross-entropy of the restoration stream's own prediction."
@@ -197,4 +208,4 @@ def privileged_table(dls, available, privileged, seeds=(0, 1, 2), epochs:int=20,
     return pd.DataFrame({'mean': df.mean(), 'std': df.std(ddof=1) if len(seeds) > 1 else 0.})
 
 # %% ../../nbs/31_onestage.ipynb #5bec8320
-__all__ = ['OneStageNet', 'privileged_teacher', 'onestage_learner', 'twostage_fit', 'RestorationCE', 'AlignmentMonitor', 'plot_alignment', 'privileged_table'] + _p.__all__
+__all__ = ['ONESTAGE_PRESETS', 'fit_paper', 'OneStageNet', 'privileged_teacher', 'onestage_learner', 'twostage_fit', 'RestorationCE', 'AlignmentMonitor', 'plot_alignment', 'privileged_table'] + _p.__all__

@@ -15,9 +15,9 @@ from fastai.callback.schedule import ParamScheduler, SchedPoly
 from fastai.torch_core import set_seed
 from fastcore.basics import ifnone
 from ..core import split_inputs, apply_mask, _expand_mask
-from ..models import modality_encoders
+from ..models import modality_encoders, SegHead
 from ..probabilistic import ProbEmbedding, gaussian_kl
-from ..learner import mm_learner
+from ..learner import mm_learner, paper_preset, paper_learner_kwargs, paper_lr, fit_paper
 from ..evaluate import evaluate_noise
 import pandas as pd
 from .baselines import *
@@ -26,7 +26,7 @@ from .dependence import *
 from . import baselines as _b, estimator as _e, dependence as _d
 
 # %% auto #0
-__all__ = ['UDML_METHODS', 'udml_weights', 'UDMLNet', 'udml_learner', 'fit_udml', 'udml_noise_table']
+__all__ = ['UDML_PRESETS', 'UDML_METHODS', 'udml_weights', 'UDMLNet', 'udml_learner', 'fit_udml', 'udml_noise_table']
 
 # %% ../../nbs/13_udml.ipynb #6b9105ab
 def udml_weights(var_hat:torch.Tensor, # (B, M) estimated noise variance per sample and modality
@@ -46,24 +46,32 @@ def udml_weights(var_hat:torch.Tensor, # (B, M) estimated noise variance per sam
 # %% ../../nbs/13_udml.ipynb #b10dd4c2
 def _pool(t): return t.mean((2, 3)) if t.ndim == 4 else t
 
+def _scale(w:torch.Tensor, z:torch.Tensor)->torch.Tensor: return z*w.view(-1, *([1]*(z.ndim-1)))   # per-sample weight on a vector or a map
+
 class UDMLNet(nn.Module):
-    "UDML: probabilistic modality embeddings, noise-level estimators, dependence-corrected dynamic weights, shared linear head."
+    """UDML: probabilistic modality embeddings (on the feature map for image-like modalities), noise-level estimators,
+    dependence-corrected dynamic weights, a shared head (linear, or a segmentation head on the fused maps)."""
     def __init__(self, encoders:Sequence[nn.Module], n_classes:int, names:Sequence[str]|None=None,
                  probabilistic:bool=True, # Probabilistic embeddings (False: deterministic features)
                  use_estimator:bool=True, # Weights from the noise estimator (False: the embedding's own variance)
                  use_dependence:bool=True, # Divide by the modality dependence
                  weight_mode:str='one_plus', # 'one_plus': (1+w) z (code); 'plain': w z
                  detach_weights:bool=False, # Stop gradients through the weights (code: False)
-                 dep_momentum:float=0.9):
+                 dep_momentum:float=0.9,
+                 task:str='classification'): # or 'segmentation' (every encoder must keep its feature map)
         super().__init__()
         if weight_mode not in ('one_plus', 'plain'): raise ValueError(f"weight_mode must be 'one_plus' or 'plain', got {weight_mode!r}")
         if not probabilistic and not use_estimator: raise ValueError("without probabilistic embeddings the weights need the estimator")
+        if task not in ('classification', 'segmentation'): raise ValueError(f"task must be 'classification' or 'segmentation', got {task!r}")
         self.encoders = nn.ModuleList(encoders)
         dims = [e.out_dim for e in encoders]
         conv = [getattr(e, 'out', 'vector') == 'map' for e in encoders]
+        self.seg = task == 'segmentation'
+        if self.seg and not all(conv): raise ValueError("UDML segmentation needs encoders that keep their feature maps (out='map')")
+        # the code's embedding: 1x1 conv + BatchNorm2d heads on the last feature map, sampled per element, pooled afterwards
         self.embeddings = nn.ModuleList([ProbEmbedding(d, conv=c) for d, c in zip(dims, conv)]) if probabilistic else None
         self.estimators = nn.ModuleList([NoiseLevelEstimator(d) for d in dims])
-        self.head = nn.Linear(sum(dims), n_classes)
+        self.head = SegHead(sum(dims), n_classes, encoders[0].stride) if self.seg else nn.Linear(sum(dims), n_classes)
         self.dependence = DependenceTracker(len(encoders), dep_momentum)
         self.names = list(names) if names is not None else [f'm{i}' for i in range(len(encoders))]
         self.probabilistic, self.use_estimator, self.use_dependence = probabilistic, use_estimator, use_dependence
@@ -73,31 +81,34 @@ class UDMLNet(nn.Module):
     @property
     def n_modalities(self)->int: return len(self.encoders)
     def encode_one(self, i:int, x):
+        "`(z, mu, sigma)`: z pooled to a vector for classification (a map for segmentation); mu and sigma unpooled, for the prior KL."
         f = self.encoders[i](x)
-        if self.embeddings is None: f = _pool(f); return f, f, None
+        if self.embeddings is None: z = f if self.seg else _pool(f); return z, z, None
         z, mu, sigma = self.embeddings[i](f)
-        return _pool(z), _pool(mu), _pool(sigma)
+        return (z if self.seg else _pool(z)), mu, sigma
     def encode(self, *xs)->list: return [self.encode_one(i, x) for i, x in enumerate(xs)]
 
     def sigma_hat(self, feats)->torch.Tensor:
-        "(B, M) estimated noise std from each modality's detached sigma (or feature)."
-        return torch.stack([est(s if s is not None else z) for est, (z, _, s) in zip(self.estimators, feats)], 1)
+        "(B, M) estimated noise std from each modality's detached, pooled sigma (or feature)."
+        return torch.stack([est(_pool(s if s is not None else z)) for est, (z, _, s) in zip(self.estimators, feats)], 1)
     def weights(self, feats, mask=None)->torch.Tensor:
         use_unc = (not self.training) or self.use_uncertainty_in_training
         if self.use_estimator: var = self.sigma_hat(feats)**2
-        else: var = torch.stack([s.detach().pow(2).mean(1) for _, _, s in feats], 1)
+        else: var = torch.stack([_pool(s).detach().pow(2).mean(1) for _, _, s in feats], 1)
         w = udml_weights(var, self.dependence.normalised() if self.use_dependence else None, mask, use_unc)
         return w.detach() if self.detach_weights else w
     def weighted(self, feats, mask=None):
         w = self.weights(feats, mask)
         scale = 1 + w if self.weight_mode == 'one_plus' else w
-        zs = [z*scale[:, i:i+1] for i, (z, _, _) in enumerate(feats)]
+        zs = [_scale(scale[:, i], z) for i, (z, _, _) in enumerate(feats)]
         return apply_mask(zs, mask), w
     def fuse(self, feats, mask=None): return torch.cat(self.weighted(feats, mask)[0], 1)
     def unimodal_logits(self, zs)->torch.Tensor:
-        "(M, B, K): the shared head with every other modality zeroed."
-        W = self.head.weight.split(self.dims, 1)
-        return torch.stack([z @ w.T + self.head.bias for z, w in zip(zs, W)])
+        "(M, B, K, ...): the shared head with every other modality zeroed."
+        if isinstance(self.head, nn.Linear):   # a linear head is a sum of per-modality parts
+            W = self.head.weight.split(self.dims, 1)
+            return torch.stack([z @ w.T + self.head.bias for z, w in zip(zs, W)])
+        return torch.stack([self.head(torch.cat([z if j == i else torch.zeros_like(z) for j, z in enumerate(zs)], 1)) for i in range(len(zs))])
     def forward(self, *inputs):
         xs, mask = split_inputs(inputs, self.n_modalities, self.names)
         feats = self.encode(*xs)
@@ -110,43 +121,53 @@ class UDMLNet(nn.Module):
                         'sigma_hat': self.sigma_hat(feats) if self.use_estimator else None}
 
 # %% ../../nbs/13_udml.ipynb #5cbcb37a
+UDML_PRESETS = {   # the released scripts (UDML d78331e); `paper=True` is CREMA-D
+    'cremad': dict(script='cramed_auxi.sh', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=1e-4), schedule=dict(milestones=(0.7,), gamma=0.1),
+                   clip=40., arch=18, gamma=4., beta=1e-5, est_weight=0.1, noise_start=0.5, weight_start=0.6, dep_momentum=0.),
+    'ks': dict(script='ks_auxi.sh', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=1e-4), schedule=dict(milestones=(0.7,), gamma=0.1),
+               clip=40., arch=18, gamma=2.5, beta=0., est_weight=0.1, noise_start=0.5, weight_start=0.6, dep_momentum=0.)}
+
 def udml_learner(dls, encoder:str='auto', feat_dim:int=64,
-                 gamma:float|None=None, # Unimodal CE weight (default 1; paper 4.0)
-                 beta:float|None=None, # KL weight (default 1e-2; paper 1e-5)
+                 gamma:float|None=None, # Unimodal CE weight (default 1; CREMA-D script 4.0, Kinetics-Sounds 2.5)
+                 beta:float|None=None, # KL weight (default 1e-2; CREMA-D script 1e-5, Kinetics-Sounds 0)
                  est_weight:float=0.1,
                  levels:Sequence[float]=UDML_LEVELS, noise=None, p_clean:float=0.5,
-                 noise_start:float|None=None, # Noise from this fraction of training (default 0.3; paper 0.5)
-                 weight_start:float|None=None, # Uncertainty weights in training from here (default 0.4; paper 0.6)
-                 dependence:str='logit_l1', dep_momentum:float=0.9, target:str='std',
+                 noise_start:float|None=None, # Noise from this fraction of training (default 0.3; scripts 0.5)
+                 weight_start:float|None=None, # Uncertainty weights in training from here (default 0.4; scripts 0.6)
+                 dependence:str='logit_l1', dep_momentum:float|None=None, target:str='std',
                  probabilistic:bool=True, use_estimator:bool=True, use_dependence:bool=True,
                  weight_mode:str='one_plus', detach_weights:bool=False,
-                 paper:bool=False, seed:int=0,
+                 paper:bool|str=False, # A released script's recipe: True/'cremad' or 'ks' (UDML_PRESETS); train it with `fit_paper`
+                 seed:int=0,
                  arch=None, weights_path=None, # ResNet depth and local weights for image-like modalities
                  enc_kwargs:dict|None=None, **kwargs):
-    "A seeded fastai `Learner` for UDML on any `MultimodalDataLoaders` (vector or image modalities)."
+    "A seeded fastai `Learner` for UDML on any `MultimodalDataLoaders` (vector, image, audio, video modalities; classification or segmentation)."
     set_seed(seed, reproducible=True)
     ds = dls.train_ds
-    dflt = dict(gamma=4., beta=1e-5, noise_start=0.5, weight_start=0.6) if paper else dict(gamma=1., beta=1e-2, noise_start=0.3, weight_start=0.4)
+    pre = paper_preset(UDML_PRESETS, paper, 'UDML')
+    dflt = pre or dict(gamma=1., beta=1e-2, noise_start=0.3, weight_start=0.4, dep_momentum=0.9)
     gamma, beta = ifnone(gamma, dflt['gamma']), ifnone(beta, dflt['beta'])
     noise_start, weight_start = ifnone(noise_start, dflt['noise_start']), ifnone(weight_start, dflt['weight_start'])
-    if paper:
-        encoder = 'resnet' if encoder == 'auto' and all(k != 'vector' for k in ds.kinds) else encoder
-        kwargs.setdefault('opt_func', partial(SGD, mom=0.9, wd=1e-4))
-        kwargs['cbs'] = list(kwargs.get('cbs') or []) + [GradientClip(40.)]
-    encs = modality_encoders(ds, encoder, feat_dim, False, arch, weights_path, **(enc_kwargs or {}))
-    model = UDMLNet(encs, ds.n_classes, ds.names, probabilistic, use_estimator, use_dependence, weight_mode, detach_weights, dep_momentum)
+    dep_momentum = ifnone(dep_momentum, dflt['dep_momentum'])
+    if pre:
+        encoder = 'resnet' if encoder == 'auto' else encoder
+        arch = ifnone(arch, pre['arch'])
+        kwargs = paper_learner_kwargs(pre, kwargs)
+    # image-like modalities keep their feature map: the embedding, its sampling and the prior KL act on the map (as the code)
+    encs = modality_encoders(ds, encoder, feat_dim, ds.task == 'segmentation', arch, weights_path, maps=True, **(enc_kwargs or {}))
+    model = UDMLNet(encs, ds.n_classes, ds.names, probabilistic, use_estimator, use_dependence, weight_mode, detach_weights, dep_momentum, ds.task)
     cbs = [UnimodalCE(gamma, train_only=True), DependenceUpdate(dependence)]
     if probabilistic: cbs.append(PriorKL(beta, levels))
     if use_estimator: cbs.append(EstimatorMSE(est_weight, levels, target))
     cbs += noisy_training_cbs(levels, noise, p_clean, noise_start, weight_start, seed)
     cbs += list(kwargs.pop('cbs', None) or [])
-    return mm_learner(dls, model, seed=seed, cbs=cbs, **kwargs)
+    learn = mm_learner(dls, model, seed=seed, cbs=cbs, **kwargs)
+    learn.paper_preset = pre
+    return learn
 
 def fit_udml(learn, epochs:int=100, lr:float=1e-3, milestone:float=0.7, gamma:float=0.1):
     "The code's schedule: constant `lr`, multiplied by `gamma` at `milestone` (fraction of training)."
-    learn.fit(epochs, lr, cbs=ParamScheduler({'lr': partial(_step_lr, lr, milestone, gamma)}))
-
-def _step_lr(lr, milestone, gamma, pos): return lr if pos < milestone else lr*gamma
+    learn.fit(epochs, lr, cbs=ParamScheduler({'lr': partial(paper_lr, lr, 0., (milestone,), gamma)}))
 
 # %% ../../nbs/13_udml.ipynb #af2aff63
 UDML_METHODS = {'static fusion': static_fusion_learner, 'empirical dynamic fusion': dynamic_fusion_learner, 'UDML': udml_learner}
@@ -168,4 +189,4 @@ def udml_noise_table(dls, methods=None, seeds=(0, 1, 2), epochs:int=16, lr:float
     return pd.DataFrame(rows)
 
 # %% ../../nbs/13_udml.ipynb #795cf83c
-__all__ = ['udml_weights', 'UDMLNet', 'udml_learner', 'fit_udml', 'UDML_METHODS', 'udml_noise_table'] + _b.__all__ + _e.__all__ + _d.__all__
+__all__ = ['udml_weights', 'UDMLNet', 'udml_learner', 'fit_udml', 'UDML_PRESETS', 'fit_paper', 'UDML_METHODS', 'udml_noise_table'] + _b.__all__ + _e.__all__ + _d.__all__

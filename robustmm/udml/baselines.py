@@ -91,7 +91,9 @@ class UnimodalCE(LossTerm):
         uni = self.learn.aux.get('uni_logits') if hasattr(self.learn, 'aux') else None
         if uni is None: return None
         y, mask = self.yb[0], self.learn.aux.get('mask')
-        ce = torch.stack([F.cross_entropy(u, y, reduction='none') for u in uni])   # (M, B)
+        ign = getattr(self.learn.loss_func, 'ignore_index', -100)
+        ce = torch.stack([F.cross_entropy(u, y, reduction='none', ignore_index=ign).flatten(1).mean(1) if y.ndim > 1
+                          else F.cross_entropy(u, y, reduction='none', ignore_index=ign) for u in uni])   # (M, B): per-pixel CE averaged per sample
         if mask is not None: ce = ce*mask.T.to(ce.dtype)
         return ce.mean(1).sum()
 

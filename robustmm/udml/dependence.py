@@ -17,8 +17,8 @@ __all__ = ['logit_l1_dependence', 'dropout_dependence', 'modality_dependence', '
 
 # %% ../../nbs/12_udml.dependence.ipynb #4764000d
 def logit_l1_dependence(uni_logits:torch.Tensor)->torch.Tensor:
-    "Code proxy: batch mean of the L1 norm of each modality's unimodal logits `(M, B, K)` -> `(M,)`."
-    return uni_logits.detach().abs().sum(-1).mean(-1)
+    "Code proxy: batch mean of the L1 norm of each modality's unimodal logits `(M, B, K)` (per pixel, then averaged, for `(M, B, K, H, W)`) -> `(M,)`."
+    return uni_logits.detach().abs().sum(2).flatten(1).mean(1)
 
 @torch.no_grad()
 def dropout_dependence(model, xs, y, measure:str='drop_ce', feats=None)->torch.Tensor:
