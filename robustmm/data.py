@@ -296,7 +296,7 @@ class MultimodalDL(TfmdDL):
             for c in chunks: yield fa_collate([self.dataset[i] for i in c])
             return
         if getattr(self, '_loader', None) is None:
-            gen = torch.Generator().manual_seed(self.rng.randint(0, 2**31))   # worker seeds follow the DataLoaders' seed
+            gen = torch.Generator().manual_seed(hash(self.rng.getstate()) % 2**31)   # worker seeds follow the DataLoaders' seed, without drawing from it
             self._loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=_EpochBatches(), num_workers=self.fake_l.num_workers,
                 collate_fn=fa_collate, pin_memory=self.pin_memory, persistent_workers=self.fake_l.persistent_workers,
                 worker_init_fn=_worker_init, generator=gen)
@@ -367,8 +367,10 @@ class MultimodalDataLoaders(DataLoaders):
         return cls.from_dsets(tr, va, **kwargs)
 
     def seed(self, seed:int):
-        "Make the shuffling order reproducible."
-        for i, dl in enumerate(self.loaders): dl.rng = random.Random(seed + i)
+        "Make the shuffling order (and the workers' random streams, restarted from this seed) reproducible."
+        for i, dl in enumerate(self.loaders):
+            dl.rng = random.Random(seed + i)
+            if isinstance(dl, MultimodalDL): dl.close()   # persistent workers would carry their random state over from the last run
         return self
     @property
     def names(self)->list[str]: return self.train_ds.names

@@ -31,7 +31,7 @@ class ProbEmbedding(nn.Module):
 
 def gaussian_kl(mu:torch.Tensor, sigma:torch.Tensor,
                 prior_var=1., # A number, or one prior variance per sample (B,)
-                reduce:str='sum', # 'sum' over each sample's elements (papers) or 'mean'
+                reduce:str='sum', # 'sum' over each sample's elements (papers' classification), 'mean', or 'pixel': sum over channels, mean over pixels (segmentation code)
                 eps:float=1e-8)->torch.Tensor:
     "KL(N(mu, sigma^2) || N(0, prior_var)) per sample, reduced over elements, averaged over the batch."
     v = torch.as_tensor(prior_var, dtype=mu.dtype, device=mu.device)
@@ -39,6 +39,7 @@ def gaussian_kl(mu:torch.Tensor, sigma:torch.Tensor,
     if (v <= 0).any(): raise ValueError("prior variances must be > 0")
     s2 = sigma**2
     kl = 0.5*(s2/v + mu**2/v - torch.log(s2/v + eps) - 1)
+    if reduce not in ('sum', 'mean', 'pixel'): raise ValueError(f"reduce must be 'sum', 'mean' or 'pixel', got {reduce!r}")
+    if reduce == 'pixel' and kl.ndim > 2: return kl.sum(1).flatten(1).mean(1).mean()   # (B, C, H, W): per position over channels, then the mean position
     kl = kl.flatten(1)
-    if reduce not in ('sum', 'mean'): raise ValueError(f"reduce must be 'sum' or 'mean', got {reduce!r}")
-    return (kl.sum(1) if reduce == 'sum' else kl.mean(1)).mean()
+    return (kl.mean(1) if reduce == 'mean' else kl.sum(1)).mean()   # a vector's 'pixel' is the whole vector

@@ -100,3 +100,21 @@ def test_mmanet_preset_weights_start_and_mining_epochs():
 def test_unknown_preset_is_a_clear_error():
     with pytest.raises(ValueError, match='DMRNet has presets for cremad, ks, casia-surf, nyuv2'): dmrnet_learner(_vec_dls(), paper='avmnist')
     with pytest.raises(ValueError, match='no paper preset'): fit_paper(dmrnet_learner(_vec_dls()))
+
+def test_segmentation_options_of_the_code():
+    "Per-pixel KL, and the hard-combination / MAR losses normalised over the selected samples (the segmentation code)."
+    from types import SimpleNamespace
+    from robustmm.models import CombinationState
+    y = torch.zeros(4, dtype=torch.long)
+    mask = torch.tensor([[True, False], [False, True], [True, False], [True, True]])
+    for norm, expect in (('batch', 2/4), ('selected', 2/2)):
+        h = HardCombinationRegularizer(1., rule=[(0,)], norm=norm)
+        h.learn = SimpleNamespace(model=SimpleNamespace(n_modalities=2, names=['a', 'b'], hard_state=CombinationState(2)), pred=torch.zeros(4, 3), yb=(y,), aux={'mask': mask})
+        h.before_fit()
+        torch.testing.assert_close(h.term(), torch.log(torch.tensor(3.))*expect)
+    s = dmrnet_learner(_img_dls(('rgb', 'depth')), paper='nyuv2')
+    assert next(cb for cb in s.cbs if isinstance(cb, HardCombinationRegularizer)).norm == 'selected'
+    assert next(cb for cb in s.cbs if type(cb).__name__ == 'EmbeddingKL').reduce == 'pixel'
+    dls = _vec_dls(3)
+    assert next(cb for cb in mmanet_learner(dls, teacher_learner(dls).model, paper='nyuv2').cbs if isinstance(cb, ModalityAwareRegularization)).norm == 'selected'
+    with pytest.raises(ValueError, match="norm must be 'batch' or 'selected'"): HardCombinationRegularizer(norm='mean')

@@ -29,15 +29,17 @@ DMRNET_PRESETS = {   # the released scripts (ECCV2024-DMRNet 8472850); `paper=Tr
                        rule=['rgb', 'ir', 'rgb+ir'], k=1, aux_head=False, kl_weight=1e-3),
     'nyuv2': dict(script='segmentation, NYUv2 (ESANet recipe)', epochs=300, lr=0.01, bs=8, opt=dict(mom=0.9, wd=1e-4, nesterov=True),
                   schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), clip=20., arch=50, beta=0.5, warmup=11, score='variance',
-                  rule=['rgb', 'depth'], k=1, aux_head=True, kl_weight=1e-3)}
-DMRNET_DEFAULTS = dict(beta=0.5, warmup=0.2, score='loss', rule='above_mean', k=1, aux_head=False, kl_weight=1e-3)
+                  rule=['rgb', 'depth'], k=1, aux_head=True, kl_weight=1e-3, kl_reduce='pixel', norm='selected')}
+DMRNET_DEFAULTS = dict(beta=0.5, warmup=0.2, score='loss', rule='above_mean', k=1, aux_head=False, kl_weight=1e-3, kl_reduce='sum', norm='batch')
 
 def dmrnet_learner(dls, beta:float|None=None, # Weight of the hard-combination regulariser (0: off; default 0.5)
                    warmup=None, # Warm-up before the regulariser starts: a fraction of training or a number of epochs (default 0.2)
                    score:str|None=None, # 'loss' (default) or 'variance' (the code)
                    rule=None, # 'above_mean' (default), 'topk', or an explicit list of combinations
                    k:int|None=None, aux_head:bool|None=None,
-                   probabilistic:bool=True, kl_weight:float|None=None, kl_reduce:str='sum',
+                   probabilistic:bool=True, kl_weight:float|None=None,
+                   kl_reduce:str|None=None, # 'sum' over the embedding (default, classification code) or 'pixel' (segmentation code)
+                   norm:str|None=None, # hard-combination loss / batch size ('batch', default) or / hard samples ('selected', segmentation code)
                    paper:bool|str=False, # A released script's recipe: True/'cremad', 'ks', 'casia-surf', 'nyuv2' (DMRNET_PRESETS); train with `fit_paper`
                    seed:int=0, cbs=None, **kwargs):
     "A seeded fastai `Learner` for DMRNet (classification or segmentation) on `MultimodalDataLoaders`."
@@ -45,12 +47,13 @@ def dmrnet_learner(dls, beta:float|None=None, # Weight of the hard-combination r
     d = pre or DMRNET_DEFAULTS
     beta, warmup, score, rule = ifnone(beta, d['beta']), ifnone(warmup, d['warmup']), ifnone(score, d['score']), ifnone(rule, d['rule'])
     k, aux_head, kl_weight = ifnone(k, d['k']), ifnone(aux_head, d['aux_head']), ifnone(kl_weight, d['kl_weight'])
+    kl_reduce, norm = ifnone(kl_reduce, d.get('kl_reduce', 'sum')), ifnone(norm, d.get('norm', 'batch'))
     if pre:
         kwargs = paper_learner_kwargs(pre, kwargs)
         kwargs.setdefault('encoder', 'resnet'); kwargs.setdefault('arch', pre['arch'])
     if probabilistic is False and score == 'variance': raise ValueError("score='variance' needs probabilistic embeddings")
     cbs = list(L(cbs)) + list(L(kwargs.pop('cbs', None)))
-    if beta: cbs.append(HardCombinationRegularizer(beta, warmup, score, rule, k, aux_head))
+    if beta: cbs.append(HardCombinationRegularizer(beta, warmup, score, rule, k, aux_head, norm))
     learn = combination_learner(dls, probabilistic, kl_weight=kl_weight, kl_reduce=kl_reduce, aux_head=aux_head, seed=seed, cbs=cbs, **kwargs)
     learn.paper_preset = pre
     return learn

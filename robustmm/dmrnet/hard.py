@@ -37,8 +37,11 @@ class HardCombinationRegularizer(LossTerm):
                  warmup=0.2, # Warm-up: a fraction of training (float) or a number of epochs (int; the scripts: 6, segmentation 11)
                  score:str='variance', # 'variance' (mean embedding sigma^2) or 'loss' (mean training CE)
                  rule='above_mean', # 'above_mean', 'topk', or an explicit list of combinations (indices or names)
-                 k:int=1, aux_head:bool=False):
+                 k:int=1, aux_head:bool=False,
+                 norm:str='batch'): # divide by the batch size ('batch': classification code) or by the hard samples ('selected': segmentation code)
         super().__init__(weight, train_only=True)
+        if norm not in ('batch', 'selected'): raise ValueError(f"norm must be 'batch' or 'selected', got {norm!r}")
+        self.norm = norm
         if score not in ('variance', 'loss'): raise ValueError(f"score must be 'variance' or 'loss', got {score!r}")
         if isinstance(rule, str):
             if rule not in ('above_mean', 'topk'): raise ValueError(f"unknown rule {rule!r}: use 'above_mean' or 'topk' (or pass an explicit list of combinations)")
@@ -81,7 +84,7 @@ class HardCombinationRegularizer(LossTerm):
             return torch.zeros((), device=mask.device)
         sel = self.state.selected[ids]
         logits = self.model.aux_head(aux['z']) if self.aux_head else self.pred
-        return (self._per_sample_ce(logits)*sel).sum()/len(sel)
+        return (self._per_sample_ce(logits)*sel).sum()/(len(sel) if self.norm == 'batch' else sel.sum().clamp_min(1))
     def after_epoch(self):
         trained, self._trained = self._trained, False
         if not trained or self._selected or (self.epoch + 1) < max(1, round(epochs_or_fraction(self.warmup, self.n_epoch))): return

@@ -41,8 +41,8 @@ MMANET_PRESETS = {   # the released scripts (MMANet c330689); `paper=True` is CA
     'casia-surf': dict(script='classification/surf_mmanet.sh (teacher: surf_multi)', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=5e-4, nesterov=True),
                        schedule=dict(warmup=0.05, milestones=(0.21, 0.38, 0.55), gamma=0.1), arch=18, mad_weight=30., mar_weight=0.5, start=5, mine=(1, 4)),
     'nyuv2': dict(script='segmentation/train_missing_mmanet.py (ESANet recipe)', epochs=300, lr=0.01, bs=8, opt=dict(mom=0.9, wd=1e-4),
-                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), arch=50, mad_weight=4., mar_weight=0.2, start=10, mine=(5, 9))}
-MMANET_DEFAULTS = dict(mad_weight=1., mar_weight=0.5, start=0.25, mine=(0.1, 0.25))
+                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), arch=50, mad_weight=4., mar_weight=0.2, start=10, mine=(5, 9), norm='selected')}
+MMANET_DEFAULTS = dict(mad_weight=1., mar_weight=0.5, start=0.25, mine=(0.1, 0.25), norm='batch')
 
 def _with_preset(learn, pre):
     learn.paper_preset = pre
@@ -79,6 +79,7 @@ def mmanet_learner(dls, teacher:nn.Module, # A trained full-modality teacher wit
                    mine=None, # MAR's mining range, fractions or epoch counts; its loss starts at the end (default (0.1, 0.25); scripts (1, 4))
                    weighting:str='entropy', axis:str='row', measure:str='label_kl', k:int=1,
                    mad:bool=True, mar:bool=True,
+                   norm:str|None=None, # MAR loss / batch size ('batch', default) or / weak samples ('selected', the segmentation code)
                    paper:bool|str=False, # A released script's recipe: True/'casia-surf' or 'nyuv2' (MMANET_PRESETS); train with `fit_paper`
                    seed:int=0, cbs=None, **kwargs):
     "MMANet: deployment + regularisation network, with MAD from `teacher` and MAR on mined weak combinations."
@@ -87,7 +88,7 @@ def mmanet_learner(dls, teacher:nn.Module, # A trained full-modality teacher wit
     mad_weight, mar_weight, start, mine = ifnone(mad_weight, d['mad_weight']), ifnone(mar_weight, d['mar_weight']), ifnone(start, d['start']), ifnone(mine, d['mine'])
     cbs = list(L(cbs)) + list(L(kwargs.pop('cbs', None)))
     if mad: cbs += [Teacher(teacher), MarginAwareDistillation(mad_weight, start, weighting, axis)]
-    if mar: cbs.append(ModalityAwareRegularization(valid_dl if valid_dl is not None else dls.valid, mar_weight, mine, measure, k=k))
+    if mar: cbs.append(ModalityAwareRegularization(valid_dl if valid_dl is not None else dls.valid, mar_weight, mine, measure, k=k, norm=ifnone(norm, d.get('norm', 'batch'))))
     return _with_preset(combination_learner(dls, probabilistic=False, seed=seed, cbs=cbs, model_cls=MMANetNet, **kwargs), pre)
 
 # %% ../../nbs/42_mmanet.ipynb #b7f7710c

@@ -54,8 +54,11 @@ class ModalityAwareRegularization(LossTerm):
     name = 'mar'
     def __init__(self, valid_dl, # A validation DataLoader for mining (never the test split)
                  weight:float=0.5, mine:tuple=(0.1, 0.25), # Mining range: fractions of training, or epoch counts (the scripts: after epochs 2-4); the loss starts at its end
-                 measure:str='label_kl', metric:str='accuracy', k:int=1, weak=None): # weak: an explicit weak set (skips mining)
+                 measure:str='label_kl', metric:str='accuracy', k:int=1, weak=None, # weak: an explicit weak set (skips mining)
+                 norm:str='batch'): # divide by the batch size ('batch') or by the weak samples ('selected': the segmentation code)
         super().__init__(weight, train_only=True)
+        if norm not in ('batch', 'selected'): raise ValueError(f"norm must be 'batch' or 'selected', got {norm!r}")
+        self.norm = norm
         if measure not in ('label_kl', 'metric_gap'): raise ValueError(f"unknown measure {measure!r}: use 'label_kl' or 'metric_gap'")
         metric_fn(metric)
         if len(mine) != 2 or type(mine[0]) != type(mine[1]) or mine[0] > mine[1]: raise ValueError(f"mine must be (start, end) with start <= end, both fractions or both epoch counts, got {mine}")
@@ -105,7 +108,7 @@ class ModalityAwareRegularization(LossTerm):
         sel = self.state.selected[mask_ids(mask)]
         ce = F.cross_entropy(r, self.yb[0], reduction='none')
         ce = ce.flatten(1).mean(1) if ce.ndim > 1 else ce
-        return (ce*sel).sum()/len(sel)
+        return (ce*sel).sum()/(len(sel) if self.norm == 'batch' else sel.sum().clamp_min(1))
     def report(self)->pd.DataFrame:
         names, weak = getattr(self.model, 'names', None), self.weak or []
         return pd.DataFrame([{'combination': subset_name(s, names), 'score': v, 'weak': s in weak} for s, v in self.scores.items()]).set_index('combination').sort_values('score', ascending=False)

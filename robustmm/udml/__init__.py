@@ -123,13 +123,14 @@ class UDMLNet(nn.Module):
 # %% ../../nbs/13_udml.ipynb #5cbcb37a
 UDML_PRESETS = {   # the released scripts (UDML d78331e); `paper=True` is CREMA-D
     'cremad': dict(script='cramed_auxi.sh', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=1e-4), schedule=dict(milestones=(0.7,), gamma=0.1),
-                   clip=40., arch=18, gamma=4., beta=1e-5, est_weight=0.1, noise_start=0.5, weight_start=0.6, dep_momentum=0.),
+                   clip=40., arch=18, gamma=4., beta=1e-5, kl_reduce='sum', est_weight=0.1, noise_start=0.5, weight_start=0.6, dep_momentum=0.),
     'ks': dict(script='ks_auxi.sh', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=1e-4), schedule=dict(milestones=(0.7,), gamma=0.1),
-               clip=40., arch=18, gamma=2.5, beta=0., est_weight=0.1, noise_start=0.5, weight_start=0.6, dep_momentum=0.)}
+               clip=40., arch=18, gamma=2.5, beta=0., kl_reduce='sum', est_weight=0.1, noise_start=0.5, weight_start=0.6, dep_momentum=0.)}
 
 def udml_learner(dls, encoder:str='auto', feat_dim:int=64,
                  gamma:float|None=None, # Unimodal CE weight (default 1; CREMA-D script 4.0, Kinetics-Sounds 2.5)
                  beta:float|None=None, # KL weight (default 1e-2; CREMA-D script 1e-5, Kinetics-Sounds 0)
+                 kl_reduce:str|None=None, # Prior KL over a feature map: 'pixel' (default: per position, so beta does not grow with the map) or 'sum' (the code)
                  est_weight:float=0.1,
                  levels:Sequence[float]=UDML_LEVELS, noise=None, p_clean:float=0.5,
                  noise_start:float|None=None, # Noise from this fraction of training (default 0.3; scripts 0.5)
@@ -145,10 +146,10 @@ def udml_learner(dls, encoder:str='auto', feat_dim:int=64,
     set_seed(seed, reproducible=True)
     ds = dls.train_ds
     pre = paper_preset(UDML_PRESETS, paper, 'UDML')
-    dflt = pre or dict(gamma=1., beta=1e-2, noise_start=0.3, weight_start=0.4, dep_momentum=0.9)
+    dflt = pre or dict(gamma=1., beta=1e-2, kl_reduce='pixel', noise_start=0.3, weight_start=0.4, dep_momentum=0.9)
     gamma, beta = ifnone(gamma, dflt['gamma']), ifnone(beta, dflt['beta'])
     noise_start, weight_start = ifnone(noise_start, dflt['noise_start']), ifnone(weight_start, dflt['weight_start'])
-    dep_momentum = ifnone(dep_momentum, dflt['dep_momentum'])
+    dep_momentum, kl_reduce = ifnone(dep_momentum, dflt['dep_momentum']), ifnone(kl_reduce, dflt['kl_reduce'])
     if pre:
         encoder = 'resnet' if encoder == 'auto' else encoder
         arch = ifnone(arch, pre['arch'])
@@ -157,7 +158,7 @@ def udml_learner(dls, encoder:str='auto', feat_dim:int=64,
     encs = modality_encoders(ds, encoder, feat_dim, ds.task == 'segmentation', arch, weights_path, maps=True, **(enc_kwargs or {}))
     model = UDMLNet(encs, ds.n_classes, ds.names, probabilistic, use_estimator, use_dependence, weight_mode, detach_weights, dep_momentum, ds.task)
     cbs = [UnimodalCE(gamma, train_only=True), DependenceUpdate(dependence)]
-    if probabilistic: cbs.append(PriorKL(beta, levels))
+    if probabilistic: cbs.append(PriorKL(beta, levels, kl_reduce))
     if use_estimator: cbs.append(EstimatorMSE(est_weight, levels, target))
     cbs += noisy_training_cbs(levels, noise, p_clean, noise_start, weight_start, seed)
     cbs += list(kwargs.pop('cbs', None) or [])

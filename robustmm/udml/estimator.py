@@ -37,12 +37,15 @@ class NoiseLevelEstimator(nn.Module):
 class PriorKL(LossTerm):
     "Sum over modalities of KL(N(mu, sigma^2) || N(0, tau)) with tau the sample's ordinal noise target."
     name = 'kl'
-    def __init__(self, weight:float=1e-3, levels=UDML_LEVELS, **kwargs): super().__init__(weight, **kwargs); self.levels = levels
+    def __init__(self, weight:float=1e-3, levels=UDML_LEVELS,
+                 reduce:str='sum', # over each embedding: 'sum' of every element (code) or 'pixel' (per position of a map, then the mean position)
+                 **kwargs):
+        super().__init__(weight, **kwargs); self.levels, self.reduce = levels, reduce
     def term(self):
         aux = getattr(self.learn, 'aux', {})
         if aux.get('mu') is None or aux.get('sigma') is None: return None
         tau = level_targets(self.learn.noise_level, self.levels)
-        return sum(gaussian_kl(mu, sg, tau[:, m]) for m, (mu, sg) in enumerate(zip(aux['mu'], aux['sigma'])))
+        return sum(gaussian_kl(mu, sg, tau[:, m], self.reduce) for m, (mu, sg) in enumerate(zip(aux['mu'], aux['sigma'])))
 
 class EstimatorMSE(LossTerm):
     "Sum over modalities of MSE(sigma_hat, tau) (target='std') or MSE(sigma_hat^2, tau) (target='var')."
