@@ -26,10 +26,10 @@ from .models import fusion_model, modality_encoders
 from .metrics import MeanIoU
 
 # %% auto #0
-__all__ = ['ModalityDropout', 'FixedSubset', 'NoiseInjection', 'AuxOutputs', 'log_loss_part', 'LossPart', 'LossTerm', 'LossParts',
-           'plot_loss_parts', 'NonFiniteLossError', 'FiniteLoss', 'CoupledSGD', 'paper_lr', 'epochs_or_fraction',
-           'check_point', 'paper_preset', 'paper_learner_kwargs', 'fit_paper', 'CrossEntropy', 'FastAdam',
-           'default_loss_and_metrics', 'task_of', 'mm_learner', 'fusion_learner']
+__all__ = ['ModalityDropout', 'FixedSubset', 'NoiseInjection', 'AuxOutputs', 'log_loss_part', 'LossPart', 'LossTerm',
+           'selected_mean', 'LossParts', 'plot_loss_parts', 'NonFiniteLossError', 'FiniteLoss', 'CoupledSGD',
+           'paper_lr', 'epochs_or_fraction', 'check_point', 'paper_preset', 'paper_learner_kwargs', 'fit_paper',
+           'CrossEntropy', 'FastAdam', 'default_loss_and_metrics', 'task_of', 'mm_learner', 'fusion_learner']
 
 # %% ../nbs/04_learner.ipynb #4ab1f233
 def _n_modalities(learn)->int: return learn.dls.n_inp
@@ -132,6 +132,8 @@ class LossTerm(Callback):
     "Base class of an extra loss term: `term()` returns a scalar added to the loss as `weight * term`."
     order, name = 5, 'term'
     def __init__(self, weight:float=1., name:str|None=None, train_only:bool=False):
+        if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
+            raise ValueError(f"the weight of loss term {name or self.name!r} must be a finite number >= 0, got {weight!r}")
         self.weight, self.train_only = weight, train_only
         if name is not None: self.name = name
     def term(self)->torch.Tensor|None: raise NotImplementedError
@@ -143,6 +145,10 @@ class LossTerm(Callback):
         if self.weight:
             self.learn.loss_grad = self.learn.loss_grad + self.weight*t
             self.learn.loss = self.learn.loss_grad.clone()
+
+def selected_mean(values:torch.Tensor, selected:torch.Tensor, norm:str='batch')->torch.Tensor:
+    "Sum of the per-sample `values` of the `selected` samples, divided by the batch size ('batch') or by their number ('selected')."
+    return (values*selected).sum()/(len(selected) if norm == 'batch' else selected.sum().clamp_min(1))
 
 class LossParts(Callback):
     "Log the task loss and every `LossTerm` as metrics; keep per-batch training values of the last training run in `history`."

@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
-import math
 from ..core import all_subsets, subset_index, subset_masks, subset_name, subset_id, mask_ids
-from ..learner import LossTerm, check_point, epochs_or_fraction
+from ..learner import LossTerm, check_point, epochs_or_fraction, selected_mean
 import pandas as pd
 
 # %% auto #0
@@ -48,7 +47,6 @@ class HardCombinationRegularizer(LossTerm):
         elif not len(rule): raise ValueError("rule: an explicit list of hard combinations must not be empty")
         check_point(warmup, 'warmup')
         if int(k) != k or k < 1: raise ValueError(f"k must be a positive integer, got {k}")
-        if not math.isfinite(weight) or weight < 0: raise ValueError(f"weight (beta) must be a finite number >= 0, got {weight}")
         self.warmup, self.score, self.rule, self.k, self.aux_head = warmup, score, rule, int(k), aux_head
     @property
     def state(self):
@@ -84,7 +82,7 @@ class HardCombinationRegularizer(LossTerm):
             return torch.zeros((), device=mask.device)
         sel = self.state.selected[ids]
         logits = self.model.aux_head(aux['z']) if self.aux_head else self.pred
-        return (self._per_sample_ce(logits)*sel).sum()/(len(sel) if self.norm == 'batch' else sel.sum().clamp_min(1))
+        return selected_mean(self._per_sample_ce(logits), sel, self.norm)
     def after_epoch(self):
         trained, self._trained = self._trained, False
         if not trained or self._selected or (self.epoch + 1) < max(1, round(epochs_or_fraction(self.warmup, self.n_epoch))): return

@@ -11,11 +11,10 @@ from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 import pandas as pd
 from fastai.callback.core import Callback
-import math
 from ..core import all_subsets, subset_mask, subset_name, subset_index, mask_ids, subset_id
 from ..metrics import metric_fn
 from ..evaluate import subset_confusions
-from ..learner import LossTerm, check_point
+from ..learner import LossTerm, check_point, selected_mean
 
 # %% auto #0
 __all__ = ['weak_set', 'histogram_kl', 'label_distribution_kl', 'mine_scores', 'ModalityAwareRegularization']
@@ -64,7 +63,6 @@ class ModalityAwareRegularization(LossTerm):
         if len(mine) != 2 or type(mine[0]) != type(mine[1]) or mine[0] > mine[1]: raise ValueError(f"mine must be (start, end) with start <= end, both fractions or both epoch counts, got {mine}")
         check_point(mine[0], 'mine'); check_point(mine[1], 'mine')
         if int(k) != k or k < 1: raise ValueError(f"k must be a positive integer, got {k}")
-        if not math.isfinite(weight) or weight < 0: raise ValueError(f"weight must be a finite number >= 0, got {weight}")
         if valid_dl is None and weak is None: raise ValueError("valid_dl: MAR mines the weak combinations on a validation DataLoader (never the test split); pass one, or an explicit weak set")
         self.valid_dl, self.mine, self.measure, self.metric, self.k, self.fixed = valid_dl, tuple(mine), measure, metric, int(k), weak
     def __getstate__(self):   # an exported learner carries no dataset rows: the mining DataLoader stays behind
@@ -108,7 +106,7 @@ class ModalityAwareRegularization(LossTerm):
         sel = self.state.selected[mask_ids(mask)]
         ce = F.cross_entropy(r, self.yb[0], reduction='none')
         ce = ce.flatten(1).mean(1) if ce.ndim > 1 else ce
-        return (ce*sel).sum()/(len(sel) if self.norm == 'batch' else sel.sum().clamp_min(1))
+        return selected_mean(ce, sel, self.norm)
     def report(self)->pd.DataFrame:
         names, weak = getattr(self.model, 'names', None), self.weak or []
         return pd.DataFrame([{'combination': subset_name(s, names), 'score': v, 'weak': s in weak} for s, v in self.scores.items()]).set_index('combination').sort_values('score', ascending=False)
