@@ -296,7 +296,7 @@ class MultimodalDL(TfmdDL):
             for c in chunks: yield fa_collate([self.dataset[i] for i in c])
             return
         if getattr(self, '_loader', None) is None:
-            gen = torch.Generator().manual_seed(hash(self.rng.getstate()) % 2**31)   # worker seeds follow the DataLoaders' seed, without drawing from it
+            gen = torch.Generator().manual_seed(hash(self.rng.getstate()[1]) % 2**31)   # worker seeds follow the DataLoaders' seed without drawing from it (a tuple of ints hashes the same in every process)
             self._loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=_EpochBatches(), num_workers=self.fake_l.num_workers,
                 collate_fn=fa_collate, pin_memory=self.pin_memory, persistent_workers=self.fake_l.persistent_workers,
                 worker_init_fn=_worker_init, generator=gen)

@@ -107,3 +107,16 @@ def test_every_factory_takes_the_resnet_depth_and_local_weights(tmp_path):
     assert onestage_learner(dls, privileged_teacher(dls, 2, epochs=1, arch=50), 'spec', arch=50).model.enc_a.arch == 'resnet50'
     with pytest.raises(FileNotFoundError, match='nowhere.pth'): fusion_learner(dls, arch=18, weights_path=tmp_path/'nowhere.pth')
     with pytest.raises(ValueError, match=r'arch must be one of \(18, 34, 50\)'): fusion_learner(dls, arch=101)
+
+def test_augmented_batches_repeat_across_processes(tmp_path):
+    "Random joint augmentation decoded by two workers: the same seed gives the same batches in a new process."
+    import subprocess, sys
+    from robustmm.datasets import write_casia_fixture
+    code = ("import sys; from pathlib import Path; from robustmm.datasets import load_casia_surf; from robustmm.data import MultimodalDataLoaders\n"
+            "d = load_casia_surf(Path(sys.argv[1]), size=24)\n"
+            "dls = MultimodalDataLoaders.from_dsets(d.train, d.valid, bs=4, num_workers=2, device='cpu', seed=0)\n"
+            "print([round(float(b[0].sum()), 4) for e in range(2) for b in dls.train])")
+    write_casia_fixture(tmp_path/'casia')
+    outs = [subprocess.run([sys.executable, '-c', code, str(tmp_path/'casia')], capture_output=True, text=True) for _ in range(2)]
+    assert all(o.returncode == 0 for o in outs), outs[0].stderr[-2000:]
+    assert outs[0].stdout == outs[1].stdout and outs[0].stdout.count(',') > 5
