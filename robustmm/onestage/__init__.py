@@ -151,13 +151,13 @@ class AlignmentMonitor(Callback):
     def before_fit(self):
         t = next((cb for cb in self.learn.cbs if isinstance(cb, Teacher)), None)
         if t is None: raise ValueError("AlignmentMonitor needs a Teacher callback (use onestage_learner)")
-        self.teacher, M = t.teacher, self.model.n_modalities
+        self.frozen, M = t.teacher, self.model.n_modalities   # not `self.teacher`: that name is the Teacher callback's on the learner
         xs, ys = [], []
         for b in self.dls.valid:
             xs.append(b[:M]); ys.append(b[M])
             if sum(len(y) for y in ys) >= self.n: break
         self.xs, self.y = [torch.cat(x)[:self.n] for x in zip(*xs)], torch.cat(ys)[:self.n]
-        with torch.no_grad(): self.real = self.teacher.features(*self.xs)[1]   # the teacher is frozen: its features once
+        with torch.no_grad(): self.real = self.frozen.features(*self.xs)[1]   # the teacher is frozen: its features once
         self.mmd, self.first = [], self._features()
         self.mmd.append(mk_mmd(*self.first).item())
     @torch.no_grad()
