@@ -6,6 +6,7 @@ Docs: https://robustmm.github.io/robustmm/learner.html.md"""
 
 # %% ../nbs/04_learner.ipynb #c9d88ba9
 from __future__ import annotations
+import robustmm  # first: sets the package warning filters before fastai is imported
 import math
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F

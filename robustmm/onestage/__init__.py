@@ -6,6 +6,7 @@ Docs: https://robustmm.github.io/robustmm/onestage.html.md"""
 
 # %% ../../nbs/31_onestage.ipynb #462f6465
 from __future__ import annotations
+import robustmm  # first: sets the package warning filters before fastai is imported
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.torch_core import set_seed
 from fastai.callback.core import Callback
@@ -158,8 +159,8 @@ class AlignmentMonitor(Callback):
             if sum(len(y) for y in ys) >= self.n: break
         self.xs, self.y = [torch.cat(x)[:self.n] for x in zip(*xs)], torch.cat(ys)[:self.n]
         with torch.no_grad(): self.real = self.frozen.features(*self.xs)[1]   # the teacher is frozen: its features once
-        self.mmd, self.first = [], self._features()
-        self.mmd.append(mk_mmd(*self.first).item())
+        self.mmd_per_epoch, self.first = [], self._features()
+        self.mmd_per_epoch.append(mk_mmd(*self.first).item())
     @torch.no_grad()
     def _features(self):
         was = self.model.training; self.model.eval()
@@ -167,12 +168,12 @@ class AlignmentMonitor(Callback):
         finally: self.model.train(was)
         return restored, self.real
     def after_epoch(self):
-        self.last = self._features(); self.mmd.append(mk_mmd(*self.last).item())
+        self.last = self._features(); self.mmd_per_epoch.append(mk_mmd(*self.last).item())
 
 def plot_alignment(monitor:AlignmentMonitor, figsize=(11, 3.3)):
     "MMD per epoch, and restored vs real P features (PCA of the real ones) before and after training."
     fig, ax = plt.subplots(1, 3, figsize=figsize)
-    ax[0].plot(monitor.mmd, marker='o'); ax[0].set_xlabel('epoch'); ax[0].set_ylabel('MMD$^2$ (restored, real P)')
+    ax[0].plot(monitor.mmd_per_epoch, marker='o'); ax[0].set_xlabel('epoch'); ax[0].set_ylabel('MMD$^2$ (restored, real P)')
     pool = lambda f: (f.mean((2, 3)) if f.ndim == 4 else f).float().cpu()
     real = pool(monitor.first[1]); mu = real.mean(0)
     basis = torch.linalg.svd(real - mu, full_matrices=False).Vh[:2].T
