@@ -11,7 +11,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.torch_core import set_seed
 from fastcore.foundation import L
 from .core import split_inputs, apply_mask
-from .models import MultimodalNet, ConcatFusion, SegHead, modality_encoders, CombinationState
+from .models import MultimodalNet, ConcatFusion, SegHead, modality_encoders, CombinationState, LevelFusion
 from .probabilistic import ProbEmbedding, gaussian_kl
 from .learner import LossTerm, mm_learner, ModalityDropout, task_of
 
@@ -28,34 +28,46 @@ class PointEmbedding(nn.Module):
     def forward(self, f): z = self.net(f); return z, z, None
 
 class CombinationNet(MultimodalNet):
-    "Encoders -> masked concatenation -> one embedding of the combination (probabilistic or point) -> head."
+    "Encoders -> masked concatenation (or fusion at every encoder level) -> one embedding of the combination (probabilistic or point) -> head."
     def __init__(self, encoders:Sequence[nn.Module], n_classes:int, names=None,
                  probabilistic:bool=True, # DMRNet's Gaussian embedding (False: the common-subspace point embedding)
-                 emb_dim:int|None=None, # Embedding size (default: the concatenated feature size)
+                 emb_dim:int|None=None, # Embedding size (default: the fused feature size)
                  task:str='classification',
-                 aux_head:bool=False): # A second head for the hard-combination loss (the code's segmentation variant)
+                 aux_head:bool=False, # A second head for the hard-combination loss (the code's segmentation variant)
+                 levels:bool=False): # Fuse after every encoder stage (`LevelFusion`, the segmentation code) instead of once after the encoders
         seg = task == 'segmentation'
-        d = sum(e.out_dim for e in encoders); emb_dim = emb_dim or d
+        lf = LevelFusion(encoders) if levels else None
+        d = lf.out_dim if levels else sum(e.out_dim for e in encoders); emb_dim = emb_dim or d
         mk_head = lambda: SegHead(emb_dim, n_classes, encoders[0].stride) if seg else nn.Linear(emb_dim, n_classes)
         super().__init__(encoders, ConcatFusion(), mk_head(), names)
-        self.aux_head = mk_head() if aux_head else None
+        self.levels, self.aux_head = lf, (mk_head() if aux_head else None)
         self.embedding = (ProbEmbedding if probabilistic else PointEmbedding)(d, emb_dim, conv=seg)
         self.probabilistic, self.task = probabilistic, task
         self.hard_state = CombinationState(len(encoders))   # DMRNet's hard combinations, saved with the model
+    @property
+    def fuses_while_encoding(self)->bool: return self.levels is not None
+    def fused(self, xs, mask=None):
+        "The fused representation of the combination `mask`, from the inputs."
+        if self.levels is not None: return self.levels(self.encoders, xs, mask, self.missing)[0]
+        return self.fusion(apply_mask(self.encode(*xs), mask, self.missing), mask)
+    def embed_inputs(self, xs, mask=None):
+        "`(z, mu, sigma)` of the combination given by `mask`, from the inputs."
+        return self.embedding(self.fused(xs, mask))
     def embed(self, feats, mask=None):
-        "`(z, mu, sigma)` of the combination given by `mask`."
+        "`(z, mu, sigma)` of the combination given by `mask`, from encoded features (fusion after the encoders only)."
+        if self.levels is not None: raise TypeError("a model that fuses at every encoder level embeds from its inputs: use `embed_inputs`")
         return self.embedding(self.fusion(apply_mask(feats, mask, self.missing), mask))
     def fuse(self, feats, mask=None): return self.embed(feats, mask)[0]
     def forward(self, *inputs):
         xs, mask = split_inputs(inputs, self.n_modalities, self.names)
-        z, mu, sigma = self.embed(self.encode(*xs), mask)
+        z, mu, sigma = self.embed_inputs(xs, mask)
         out = self.head(z)
         if not self.training: return out
         return out, {'z': z, 'feature': z, 'mu': mu, 'sigma': sigma, 'mask': mask}
     def features(self, *inputs):
         "`(logits, feature)` from the combination's mean embedding (what a teacher hands to distillation)."
         xs, mask = split_inputs(inputs, self.n_modalities, self.names)
-        _, mu, _ = self.embed(self.encode(*xs), mask)
+        _, mu, _ = self.embed_inputs(xs, mask)
         return self.head(mu), mu
 
 class EmbeddingKL(LossTerm):
@@ -72,11 +84,12 @@ def combination_learner(dls, probabilistic:bool=True, encoder:str='auto', feat_d
                         kl_weight:float=1e-3, kl_reduce:str='sum', aux_head:bool=False, seed:int=0, cbs=None,
                         modality_dropout:bool=True, model_cls=None,
                         arch=None, weights_path=None, # ResNet depth and local weights for image-like modalities
+                        levels:bool=False, # Fuse after every encoder stage (image-like modalities with the same encoder layout)
                         enc_kwargs:dict|None=None, **kwargs):
     "`CombinationNet` (or `model_cls`) trained with uniform modality dropout over all combinations (+ the KL term when probabilistic)."
     set_seed(seed, reproducible=True)
     ds, task = dls.train_ds, task_of(dls)
     encs = modality_encoders(ds, encoder, feat_dim, task == 'segmentation', arch, weights_path, **(enc_kwargs or {}))
-    model = (model_cls or CombinationNet)(encs, ds.n_classes, ds.names, probabilistic, emb_dim, task, aux_head)
+    model = (model_cls or CombinationNet)(encs, ds.n_classes, ds.names, probabilistic, emb_dim, task, aux_head, levels)
     cbs = ([ModalityDropout('subsets')] if modality_dropout else []) + ([EmbeddingKL(kl_weight, kl_reduce)] if probabilistic else []) + list(L(cbs))
     return mm_learner(dls, model, seed=seed, cbs=cbs, **kwargs)

@@ -14,7 +14,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 __all__ = ['check_modalities', 'check_labels', 'all_subsets', 'subset_name', 'subset_index', 'check_mask', 'subset_mask',
            'subset_masks', 'subset_id', 'mask_ids', 'id_subset', 'sample_modality_mask', 'MissingTokens', 'apply_mask',
            'split_inputs', 'check_levels', 'Noise', 'GaussianNoise', 'SaltPepperNoise', 'gaussian_kernel1d',
-           'GaussianBlur', 'modality_generator', 'corrupt']
+           'GaussianBlur', 'modality_generator', 'noise_for', 'corrupt']
 
 # %% ../nbs/00_core.ipynb #2dd99d75
 def _mod_name(i, names=None): return f"'{names[i]}'" if names is not None else f"#{i}"
@@ -235,14 +235,16 @@ class Noise:
     def __repr__(self): return f"{type(self).__name__}({', '.join(f'{k}={v}' for k, v in vars(self).items())})"
 
 class GaussianNoise(Noise):
-    "Additive zero-mean Gaussian noise with standard deviation `level` (data units)."
+    "Additive zero-mean Gaussian noise with standard deviation `scale*level**power` (data units; default: the level itself)."
     name = 'gaussian'
-    def __init__(self, replace_at:float|None=None, # Levels >= this replace the input by N(0, level^2) noise
-                 clip:tuple[float, float]|None=None): # Clip the result to this range (e.g. (0, 1) for images)
-        self.replace_at, self.clip = replace_at, clip
+    def __init__(self, replace_at:float|None=None, # Levels >= this replace the input by noise of that standard deviation
+                 clip:tuple[float, float]|None=None, # Clip the result to this range (e.g. (0, 1) for images)
+                 scale:float=1., power:float=1.): # std = scale*level**power (UDML's code: level^2/255 on [0, 1] pixels, level on log spectrograms)
+        if not (scale > 0 and power > 0): raise ValueError(f"scale and power must be positive, got scale={scale}, power={power}")
+        self.replace_at, self.clip, self.scale, self.power = replace_at, clip, scale, power
     def corrupt(self, x, lv, generator):
         eps = _randn_like(x, generator)
-        s = _expand_mask(lv, x)
+        s = _expand_mask(self.scale*lv**self.power, x)
         out = x + s*eps
         if self.replace_at is not None:
             out = torch.where(_expand_mask(lv >= self.replace_at, x).bool(), s*eps, out)
@@ -297,8 +299,15 @@ def modality_generator(seed:int, *keys:int)->torch.Generator:
     for k in keys: s = (s*1_000_003 + int(k) + 1) % (2**63 - 1)
     return torch.Generator().manual_seed(s)
 
+def noise_for(noise, m:int)->Noise:
+    "Modality `m`'s protocol: `noise` itself, or its m-th entry when a list gives one protocol per modality."
+    if isinstance(noise, (list, tuple)):
+        if not 0 <= m < len(noise): raise ValueError(f"one noise protocol per modality: {len(noise)} given, modality {m} has none")
+        return noise[m]
+    return noise
+
 def corrupt(xs:Sequence[torch.Tensor], # One tensor per modality
-            noise:Noise, # The noise protocol
+            noise:Noise, # The noise protocol, or a list with one per modality
             level, # A number, or (B,) per-sample levels, or a dict {modality index: level}
             modalities=None, # Indices (or a subset spec) of the modalities to corrupt; default all
             seed:int|None=0, # Seed for reproducible noise (None: torch's global RNG)
@@ -310,5 +319,5 @@ def corrupt(xs:Sequence[torch.Tensor], # One tensor per modality
     for m in mods:
         lv = level[m] if isinstance(level, dict) else level
         g = modality_generator(seed, batch_idx, m) if seed is not None else None
-        out[m] = noise(xs[m], lv, g)
+        out[m] = noise_for(noise, m)(xs[m], lv, g)
     return out

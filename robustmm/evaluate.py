@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np, pandas as pd, torch, torch.nn as nn
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
-from .core import all_subsets, subset_index, subset_name, subset_mask, subset_masks, apply_mask, Noise, GaussianNoise, modality_generator, check_levels, _expand_mask
+from .core import all_subsets, subset_index, subset_name, subset_mask, subset_masks, apply_mask, Noise, GaussianNoise, modality_generator, check_levels, _expand_mask, noise_for
 from .metrics import confusion_matrix, metric_fn
 from .models import repeat_batch, stacked_subset_outputs
 
@@ -79,6 +79,7 @@ def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool
     was_training = model.training; model.eval()
     dev = _device(model)
     S, table = len(subsets), subset_masks(M, subsets, dev)
+    if getattr(model, 'fuses_while_encoding', False): batched = False   # its encoders read the mask: one whole pass per subset
     cms = None   # (S, K, K), K from the model's outputs
     try:
         for b in progress_bar(dl, leave=False, display=progress):
@@ -131,7 +132,7 @@ def _corrupt_sets(corrupt, M, names):
 
 @torch.no_grad()
 def evaluate_noise(model, dl=None,
-                   noise:Noise=GaussianNoise(), # The noise protocol
+                   noise:Noise=GaussianNoise(), # The noise protocol, or a list with one per modality
                    levels:Sequence[float]=(0., 0.5, 1., 2., 4.), # Noise levels (0 = clean)
                    corrupt='each+all', # 'each', 'all', 'each+all' or a list of modality subsets
                    metrics:Sequence[str]=('accuracy',),
@@ -157,8 +158,10 @@ def evaluate_noise(model, dl=None,
         for bi, b in enumerate(progress_bar(dl, leave=False, display=progress)):
             xs, y = [x.to(dev) for x in b[:M]], b[M].to(dev)
             bmask = subset_mask(present, len(y), M, dev) if present is not None else None
-            clean = model.encode(*xs)
-            clean_out = main_output(model.head(model.fuse(clean, bmask)))
+            whole = getattr(model, 'fuses_while_encoding', False)   # encoders that read the mask: run the whole model
+            run_whole = lambda ins: main_output(model(*ins, bmask) if bmask is not None else model(*ins))
+            clean = None if whole else model.encode(*xs)
+            clean_out = run_whole(xs) if whole else main_output(model.head(model.fuse(clean, bmask)))
             if cms is None: K = _n_outputs(clean_out); cms = {(s, l): torch.zeros(K, K, dtype=torch.long) for s in sets for l in levels}
             _check_targets(y, K, ign)
             clean_cm = confusion_matrix(clean_out, y, K, ign) if 0. in levels else None
@@ -166,13 +169,16 @@ def evaluate_noise(model, dl=None,
             for s in sets:
                 for l in levels:
                     if l == 0.: cms[s, l] += clean_cm; continue
-                    noisy = {m: noise(xs[m], l, modality_generator(seed, bi, m)) for m in s}
+                    noisy = {m: noise_for(noise, m)(xs[m], l, modality_generator(seed, bi, m)) for m in s}
                     if hit is not None: noisy = {m: torch.where(_expand_mask(hit, xn).bool(), xn, xs[m]) for m, xn in noisy.items()}
-                    if hasattr(model, 'encode_one'):  # re-run only the corrupted modalities' encoders
-                        feats = list(clean)
-                        for m, xn in noisy.items(): feats[m] = model.encode_one(m, xn)
-                    else: feats = model.encode(*[noisy.get(i, xs[i]) for i in range(M)])
-                    cms[s, l] += confusion_matrix(main_output(model.head(model.fuse(feats, bmask))), y, K, ign)
+                    if whole: out = run_whole([noisy.get(i, xs[i]) for i in range(M)])
+                    else:
+                        if hasattr(model, 'encode_one'):  # re-run only the corrupted modalities' encoders
+                            feats = list(clean)
+                            for m, xn in noisy.items(): feats[m] = model.encode_one(m, xn)
+                        else: feats = model.encode(*[noisy.get(i, xs[i]) for i in range(M)])
+                        out = main_output(model.head(model.fuse(feats, bmask)))
+                    cms[s, l] += confusion_matrix(out, y, K, ign)
     finally: model.train(was_training)
     if cms is None: raise ValueError("the DataLoader yielded no batch: nothing to evaluate")
     return pd.DataFrame([{'corrupted': subset_name(s, names), 'level': l, **_scores(cms[s, l], metrics)} for s in sets for l in levels])

@@ -22,7 +22,7 @@ from fastai.callback.training import GradientClip
 import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, lr_find, progress bars
 from fastai.torch_core import set_seed, find_bs
 from fastcore.foundation import L
-from .core import sample_modality_mask, subset_mask, Noise, modality_generator, check_mask, check_levels
+from .core import sample_modality_mask, subset_mask, Noise, modality_generator, check_mask, check_levels, noise_for
 from .models import fusion_model, modality_encoders
 from .metrics import MeanIoU
 
@@ -68,7 +68,7 @@ class FixedSubset(Callback):
 class NoiseInjection(Callback):
     "Corrupt modalities with per-sample, per-modality noise levels in training; record the levels (zeros when clean, inactive or validating)."
     order = 1
-    def __init__(self, noise:Noise, # The noise protocol
+    def __init__(self, noise:Noise, # The noise protocol, or a list with one per modality
                  levels:Sequence[float], # Levels to draw from (uniformly)
                  modalities:Sequence[int]|None=None, # Modalities to corrupt (default all)
                  p_clean:float=0.5, # Fraction of samples left clean
@@ -92,7 +92,7 @@ class NoiseInjection(Callback):
         bs = find_bs(self.xb)
         lv = self.sample_levels(bs, M) if (self.training and self.active) else torch.zeros(bs, M)
         for m in range(M):
-            if (lv[:, m] > 0).any(): xs[m] = self.noise(xs[m], lv[:, m].to(xs[m].device), self.gen)
+            if (lv[:, m] > 0).any(): xs[m] = noise_for(self.noise, m)(xs[m], lv[:, m].to(xs[m].device), self.gen)
         lv = lv.to(xs[0].device)
         self.learn.noise_level = lv
         self.learn.xb = (*xs, *self.xb[M:])

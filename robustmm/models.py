@@ -15,7 +15,8 @@ from .core import split_inputs, apply_mask, _expand_mask, MissingTokens, subset_
 # %% auto #0
 __all__ = ['RESNET_ARCHS', 'ENCODERS', 'MLPEncoder', 'ConvEncoder', 'resnet_arch', 'ResNetEncoder', 'VideoEncoder', 'SegHead',
            'ConcatFusion', 'LateFusion', 'WeightedFusion', 'MultimodalNet', 'repeat_batch', 'stacked_subset_outputs',
-           'encoder_for', 'modality_encoders', 'fusion_model', 'CombinationState']
+           'encoder_for', 'modality_encoders', 'fusion_model', 'encoder_stages', 'stage_channels', 'SqueezeExcite',
+           'SEAddFusion', 'LevelFusion', 'CombinationState']
 
 # %% ../nbs/02_models.ipynb #97551bb3
 class MLPEncoder(nn.Sequential):
@@ -135,6 +136,7 @@ class WeightedFusion(nn.Module):
 # %% ../nbs/02_models.ipynb #f3493315
 class MultimodalNet(nn.Module):
     "Per-modality encoders, a fusion module and a head, with missing modalities handled by `apply_mask`."
+    fuses_while_encoding = False   # True for models whose encoders read the presence mask (fusion at several levels)
     def __init__(self, encoders:Sequence[nn.Module], fusion:nn.Module, head:nn.Module|None=None,
                  names:Sequence[str]|None=None, # Modality names (for error messages and tables)
                  missing:MissingTokens|None=None, # Learned stand-ins for missing features (default zeros)
@@ -257,6 +259,64 @@ def fusion_model(shapes:Sequence[Sequence[int]], # Per-sample shape of each moda
         if len(set(dims)) != 1: raise ValueError(f"weighted fusion needs equal feature sizes, got {dims}")
         return MultimodalNet(encs, WeightedFusion(len(encs)), head(dims[0]), names)
     raise ValueError(f"unknown fusion {fusion!r}: use 'late', 'concat' or 'weighted'")
+
+# %% ../nbs/02_models.ipynb #c96794a0
+def encoder_stages(enc:nn.Module)->list:
+    "The stages of a map encoder, in order: the points where fusion at several levels can happen."
+    if isinstance(enc, ResNetEncoder): return [enc.stem[:3], nn.Sequential(enc.stem[3], enc.layers[0]), *enc.layers[1:]]
+    if isinstance(enc, ConvEncoder): return list(enc.body)
+    raise TypeError(f"fusion at several levels needs a ConvEncoder or ResNetEncoder per modality, got {type(enc).__name__}")
+
+def stage_channels(stage:nn.Module)->int:
+    "Output channels of a conv stage (its last BatchNorm's width)."
+    bns = [m for m in stage.modules() if isinstance(m, nn.BatchNorm2d)]
+    if not bns: raise TypeError("a stage must end in a BatchNorm2d to know its width")
+    return bns[-1].num_features
+
+# %% ../nbs/02_models.ipynb #dec85b67
+class SqueezeExcite(nn.Module):
+    "Channel attention: global average, bottleneck (reduction `reduction`), sigmoid gate on each channel."
+    def __init__(self, channels:int, reduction:int=16):
+        super().__init__()
+        h = max(1, channels//reduction)
+        self.gate = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, h, 1), nn.ReLU(inplace=True), nn.Conv2d(h, channels, 1), nn.Sigmoid())
+    def forward(self, x): return x*self.gate(x)
+
+class SEAddFusion(nn.Module):
+    "ESANet's fusion point: each modality's masked map reweighted by its own `SqueezeExcite`, then summed."
+    def __init__(self, channels:int, n_modalities:int, reduction:int=16):
+        super().__init__()
+        self.se = nn.ModuleList(SqueezeExcite(channels, reduction) for _ in range(n_modalities))
+    def forward(self, feats, mask=None): return sum(se(f) for se, f in zip(self.se, feats))
+
+# %% ../nbs/02_models.ipynb #73ee3f00
+class LevelFusion(nn.Module):
+    "Encode stage by stage and fuse the masked maps after every stage; the fused map feeds the `primary` stream's next stage."
+    def __init__(self, encoders:Sequence[nn.Module], # One ConvEncoder/ResNetEncoder per modality, with the same stage layout
+                 block=SEAddFusion, # `block(channels, n_modalities)` -> a module `(masked_maps, mask) -> fused` (or `(fused, *extras)`)
+                 primary:int=0, # The stream that carries the fused map (RGB in ESANet)
+                ):
+        super().__init__()
+        stages = [encoder_stages(e) for e in encoders]
+        chans = [[stage_channels(s) for s in st] for st in stages]
+        if any(c != chans[primary] for c in chans):
+            raise ValueError(f"fusion at several levels needs the same stage widths in every encoder, got {chans}")
+        if not 0 <= primary < len(encoders): raise ValueError(f"primary must index one of the {len(encoders)} encoders, got {primary}")
+        self.blocks = nn.ModuleList(block(c, len(encoders)) for c in chans[primary])
+        self.primary, self.channels = primary, chans[primary]
+        self.out_dim, self.stride = chans[primary][-1], encoders[primary].stride
+        self.out = getattr(encoders[primary], 'out', 'map')
+    def forward(self, encoders, xs, mask=None, missing=None):
+        "`(fused, extras)`: the last level's fused feature (pooled if the encoders give vectors) and each block's extra outputs."
+        stages = [encoder_stages(e) for e in encoders]
+        hs, extras = list(xs), []
+        for l, block in enumerate(self.blocks):
+            hs = [st[l](h) for st, h in zip(stages, hs)]
+            out = block(apply_mask(hs, mask, missing), mask)
+            fused, extra = (out[0], out[1:]) if isinstance(out, tuple) else (out, ())
+            extras.append(extra)
+            hs[self.primary] = fused   # the other streams go on with their own (unmasked) features
+        return (F.adaptive_avg_pool2d(fused, 1).flatten(1) if self.out == 'vector' else fused), extras
 
 # %% ../nbs/02_models.ipynb #ca47937f
 class CombinationState(nn.Module):

@@ -42,3 +42,13 @@ def test_mine_range_is_honoured():
     mar(learn).after_epoch = spy
     _fit(learn, 5)                                         # mining ends after 60% of 5 epochs: the set is chosen at epoch 2 (0-based)
     assert [e for e, chosen in seen if chosen][0] == 2
+
+def test_level_fusion_segmentation_mines_on_the_whole_model():
+    "MMANet on segmentation with fusion at every encoder level: MAR mines its weak set through whole-model passes."
+    from robustmm.test_utils import synth_seg_dls
+    dls = synth_seg_dls()
+    t = _fit(teacher_learner(dls, levels=True), 1)
+    learn = _fit(mmanet_learner(dls, t.model, levels=True, start=0.25, mine=(0.25, 0.5)), 4)
+    mar = next(cb for cb in learn.cbs if isinstance(cb, ModalityAwareRegularization))
+    assert learn.model.fuses_while_encoding and mar.weak and all(len(s) == 1 for s in mar.weak)
+    assert {'mad', 'mar'} <= set(learn.recorder.metric_names)

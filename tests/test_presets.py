@@ -37,7 +37,7 @@ def _quiet(f):
     (lambda: dmrnet_learner(_vec_dls(), paper='cremad'), 1e-4, False),
     (lambda: dmrnet_learner(_img_dls(), paper='casia-surf'), 5e-4, True),
     (lambda: mmanet_learner(_vec_dls(3), teacher_learner(_vec_dls(3)).model, paper='casia-surf'), 5e-4, True),
-    (lambda: teacher_learner(_vec_dls(3), paper='nyuv2'), 1e-4, False),
+    (lambda: teacher_learner(_vec_dls(3), paper='nyuv2', levels=False), 1e-4, False),
     (lambda: onestage_learner(_img_dls(('rgb', 'depth')), privileged_teacher(_img_dls(('rgb', 'depth')), 1, 1), 0, paper='nyuv2'), 1e-4, True)])
 def test_optimiser_is_torch_sgd_with_coupled_l2_on_every_parameter(make, wd, nesterov):
     learn = make()
@@ -61,7 +61,7 @@ def test_schedules():
     lrs = np.array(m.recorder.lrs); n = len(lrs)
     assert lrs[0] == 0 and lrs[n//40] < 1e-3                                                      # linear warm-up from 0 over 5 %
     assert np.isclose(lrs[int(n*0.15)], 1e-3) and np.isclose(lrs[int(n*0.3)], 1e-4) and np.isclose(lrs[int(n*0.45)], 1e-5) and np.isclose(lrs[-1], 1e-6)
-    t = teacher_learner(_vec_dls(3), paper='nyuv2')
+    t = teacher_learner(_vec_dls(3), paper='nyuv2', levels=False)   # vectors: one fusion point
     _quiet(fit_paper)(t, 4)
     lrs = np.array(t.recorder.lrs)
     assert np.isclose(lrs.max(), 0.01, rtol=0.02) and np.isclose(lrs[0], 0.01/25) and lrs[-1] < 1e-4   # one-cycle from lr/25 up to lr and down towards lr/1e4
@@ -95,7 +95,7 @@ def test_mmanet_preset_weights_start_and_mining_epochs():
     mar.after_epoch = spy
     _quiet(fit_paper)(l, 7)
     assert chosen.index(True) == 3                        # mined after epochs 2, 3, 4 (1-based), fixed after the 4th
-    assert mmanet_learner(dls, teacher_learner(dls).model, paper='nyuv2', mad_weight=2.).paper_preset['mar_weight'] == 0.2
+    assert mmanet_learner(dls, teacher_learner(dls).model, paper='nyuv2', levels=False, mad_weight=2.).paper_preset['mar_weight'] == 0.2
 
 def test_unknown_preset_is_a_clear_error():
     with pytest.raises(ValueError, match='DMRNet has presets for cremad, ks, casia-surf, nyuv2'): dmrnet_learner(_vec_dls(), paper='avmnist')
@@ -116,5 +116,18 @@ def test_segmentation_options_of_the_code():
     assert next(cb for cb in s.cbs if isinstance(cb, HardCombinationRegularizer)).norm == 'selected'
     assert next(cb for cb in s.cbs if type(cb).__name__ == 'EmbeddingKL').reduce == 'pixel'
     dls = _vec_dls(3)
-    assert next(cb for cb in mmanet_learner(dls, teacher_learner(dls).model, paper='nyuv2').cbs if isinstance(cb, ModalityAwareRegularization)).norm == 'selected'
+    assert next(cb for cb in mmanet_learner(dls, teacher_learner(dls).model, paper='nyuv2', levels=False).cbs if isinstance(cb, ModalityAwareRegularization)).norm == 'selected'
     with pytest.raises(ValueError, match="norm must be 'batch' or 'selected'"): HardCombinationRegularizer(norm='mean')
+
+def test_nyuv2_presets_fuse_at_every_encoder_level():
+    "The segmentation code fuses after the stem and after each of the 4 ResNet stages (SE-add; cross translation for one-stage)."
+    dls = _img_dls(('rgb', 'depth'))
+    d = dmrnet_learner(dls, paper='nyuv2').model
+    assert d.fuses_while_encoding and len(d.levels.blocks) == 5 and d.levels.channels == [64, 256, 512, 1024, 2048]
+    t = teacher_learner(dls, paper='nyuv2').model
+    m = mmanet_learner(dls, t, paper='nyuv2').model
+    assert t.fuses_while_encoding and m.fuses_while_encoding and len(m.levels.blocks) == 5
+    o = onestage_learner(dls, privileged_teacher(dls, 1, 1), 0, paper='nyuv2').model
+    assert o.fuses_while_encoding and len(o.cross_levels) == 5
+    assert not dmrnet_learner(dls, paper='casia-surf').model.fuses_while_encoding   # classification: one fusion point
+    with pytest.raises(TypeError, match='ConvEncoder or ResNetEncoder'): dmrnet_learner(_vec_dls(), paper='nyuv2')

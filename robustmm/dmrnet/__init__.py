@@ -28,7 +28,7 @@ DMRNET_PRESETS = {   # the released scripts (ECCV2024-DMRNet 8472850); `paper=Tr
                        schedule=dict(warmup=0.05, milestones=(0.21, 0.38, 0.55), gamma=0.1), arch=18, beta=0.3, warmup=6, score='variance',
                        rule=['rgb', 'ir', 'rgb+ir'], k=1, aux_head=False, kl_weight=1e-3),
     'nyuv2': dict(script='segmentation, NYUv2 (ESANet recipe)', epochs=300, lr=0.01, bs=8, opt=dict(mom=0.9, wd=1e-4, nesterov=True),
-                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), clip=20., arch=50, beta=0.5, warmup=11, score='variance',
+                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), clip=20., arch=50, levels=True, beta=0.5, warmup=11, score='variance',
                   rule=['rgb', 'depth'], k=1, aux_head=True, kl_weight=1e-3, kl_reduce='pixel', norm='selected')}
 DMRNET_DEFAULTS = dict(beta=0.5, warmup=0.2, score='loss', rule='above_mean', k=1, aux_head=False, kl_weight=1e-3, kl_reduce='sum', norm='batch')
 
@@ -50,7 +50,7 @@ def dmrnet_learner(dls, beta:float|None=None, # Weight of the hard-combination r
     kl_reduce, norm = ifnone(kl_reduce, d.get('kl_reduce', 'sum')), ifnone(norm, d.get('norm', 'batch'))
     if pre:
         kwargs = paper_learner_kwargs(pre, kwargs)
-        kwargs.setdefault('encoder', 'resnet'); kwargs.setdefault('arch', pre['arch'])
+        kwargs.setdefault('encoder', 'resnet'); kwargs.setdefault('arch', pre['arch']); kwargs.setdefault('levels', pre.get('levels', False))
     if probabilistic is False and score == 'variance': raise ValueError("score='variance' needs probabilistic embeddings")
     cbs = list(L(cbs)) + list(L(kwargs.pop('cbs', None)))
     if beta: cbs.append(HardCombinationRegularizer(beta, warmup, score, rule, k, aux_head, norm))

@@ -21,11 +21,11 @@ __all__ = ['combination_geometry', 'PointEmbedding', 'CombinationNet', 'Embeddin
 def combination_geometry(model, xs, y, cls:int, subsets=None)->pd.DataFrame:
     "Per combination: mean cosine between the class-`cls` embeddings (means) and the class weight vector, and their norm."
     model.eval(); M = model.n_modalities
-    feats = model.encode(*[x[y == cls] for x in xs]); B = int((y == cls).sum())
+    xs = [x[y == cls] for x in xs]; B = int((y == cls).sum())
     w = model.head.weight[cls]
     rows, means = [], []
     for s in (subsets or all_subsets(M)):
-        _, mu, _ = model.embed(feats, subset_mask(s, B, M, w.device))
+        _, mu, _ = model.embed_inputs(xs, subset_mask(s, B, M, w.device))
         means.append(mu.mean(0))
         rows.append({'subset': subset_name(s, model.names), 'n_modalities': len(s),
                      'cos_to_class_weight': F.cosine_similarity(mu, w[None], dim=1).mean().item(), 'norm': mu.norm(dim=1).mean().item()})

@@ -31,7 +31,7 @@ class MMANetNet(CombinationNet):
         self.weak_state = CombinationState(self.n_modalities)   # MMANet's mined weak combinations, saved with the model
     def forward(self, *inputs):
         xs, mask = split_inputs(inputs, self.n_modalities, self.names)
-        fused = self.fusion(apply_mask(self.encode(*xs), mask, self.missing), mask)
+        fused = self.fused(xs, mask)   # shared by both branches (masked concatenation, or fusion at every encoder level)
         z = self.embedding(fused)[0]
         out = self.head(z)
         if not self.training: return out
@@ -41,7 +41,7 @@ MMANET_PRESETS = {   # the released scripts (MMANet c330689); `paper=True` is CA
     'casia-surf': dict(script='classification/surf_mmanet.sh (teacher: surf_multi)', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=5e-4, nesterov=True),
                        schedule=dict(warmup=0.05, milestones=(0.21, 0.38, 0.55), gamma=0.1), arch=18, mad_weight=30., mar_weight=0.5, start=5, mine=(1, 4)),
     'nyuv2': dict(script='segmentation/train_missing_mmanet.py (ESANet recipe)', epochs=300, lr=0.01, bs=8, opt=dict(mom=0.9, wd=1e-4),
-                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), arch=50, mad_weight=4., mar_weight=0.2, start=10, mine=(5, 9), norm='selected')}
+                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), arch=50, levels=True, mad_weight=4., mar_weight=0.2, start=10, mine=(5, 9), norm='selected')}
 MMANET_DEFAULTS = dict(mad_weight=1., mar_weight=0.5, start=0.25, mine=(0.1, 0.25), norm='batch')
 
 def _with_preset(learn, pre):
@@ -53,7 +53,7 @@ def _paper_kwargs(paper, kwargs, method='MMANet'):
     pre = paper_preset(MMANET_PRESETS, paper, method)
     if pre:
         kwargs = paper_learner_kwargs(pre, kwargs)
-        kwargs.setdefault('encoder', 'resnet'); kwargs.setdefault('arch', pre['arch'])
+        kwargs.setdefault('encoder', 'resnet'); kwargs.setdefault('arch', pre['arch']); kwargs.setdefault('levels', pre.get('levels', False))
     return pre, kwargs
 
 def teacher_learner(dls, seed:int=0, paper:bool|str=False, **kwargs):

@@ -10,8 +10,9 @@ import robustmm  # first: sets the package warning filters before fastai is impo
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.torch_core import set_seed
 from fastai.callback.core import Callback
-from ..core import split_inputs, subset_index, apply_mask
-from ..models import encoder_for, SegHead
+from ..core import split_inputs, subset_index, apply_mask, _expand_mask
+from ..models import encoder_for, SegHead, encoder_stages, stage_channels
+from fastcore.basics import ifnone
 from ..learner import mm_learner, task_of, FixedSubset, LossTerm, fusion_learner, paper_preset, paper_learner_kwargs, fit_paper
 import matplotlib.pyplot as plt
 from fastcore.foundation import L
@@ -27,9 +28,10 @@ __all__ = ['ONESTAGE_PRESETS', 'OneStageNet', 'privileged_teacher', 'onestage_le
 
 # %% ../../nbs/31_onestage.ipynb #60018e43
 class OneStageNet(nn.Module):
-    "Available stream + restoration stream (both fed with A) fused by cross translation; P is never read."
+    "Available stream + restoration stream (both fed with A) fused by cross translation (once, or after every encoder stage); P is never read."
     def __init__(self, enc_available:nn.Module, enc_restore:nn.Module, teacher_dim:int, n_classes:int,
-                 available:int=0, n_modalities:int=2, names=None, channels:int=64, share:bool=True, task:str='classification'):
+                 available:int=0, n_modalities:int=2, names=None, channels:int=64, share:bool=True, task:str='classification',
+                 levels:bool=False): # Cross translation after every encoder stage (the leftover code's ESANet_OS) instead of once
         super().__init__()
         seg = task == 'segmentation'
         lin = (lambda i, o: nn.Conv2d(i, o, 1)) if seg else nn.Linear
@@ -37,12 +39,22 @@ class OneStageNet(nn.Module):
         self.enc_a, self.enc_r = enc_available, enc_restore
         self.to_teacher = lin(enc_restore.out_dim, teacher_dim)   # the restored P feature
         self.restore_head = head(teacher_dim)
-        self.proj_a, self.proj_b = lin(enc_available.out_dim, channels), lin(teacher_dim, channels)
-        self.cross, self.head = CrossTranslation(channels, seg, share), head(channels)
-        self.available, self.n_modalities = available, n_modalities
+        if levels:   # one cross-translation block per stage, on the two streams' maps
+            chans = [[stage_channels(s) for s in encoder_stages(e)] for e in (enc_available, enc_restore)]
+            if chans[0] != chans[1]: raise ValueError(f"both streams need the same stage widths, got {chans}")
+            self.cross_levels, self.head = nn.ModuleList(CrossTranslation(c, True, share) for c in chans[0]), head(chans[0][-1])
+        else:
+            self.proj_a, self.proj_b = lin(enc_available.out_dim, channels), lin(teacher_dim, channels)
+            self.cross, self.head = CrossTranslation(channels, seg, share), head(channels)
+        self.levels, self.available, self.n_modalities = levels, available, n_modalities
         self.names = list(names) if names is not None else [f'm{i}' for i in range(n_modalities)]
+    @property
+    def fuses_while_encoding(self)->bool: return self.levels
+    def fusion_modules(self)->list: return [self.enc_a, self.cross_levels, self.head] if self.levels else [self.enc_a, self.proj_a, self.proj_b, self.cross, self.head]
+    def restoration_modules(self)->list: return [self.enc_r, self.to_teacher, self.restore_head]
     def encode_one(self, i:int, x):
         "Modality i's features: for A both streams side by side `[a-feature, restored P]`; P is never read (an empty feature)."
+        if self.levels: raise TypeError("with levels=True the streams fuse while encoding: call the model on its inputs")
         if i != self.available: return x.new_zeros(len(x), 0)
         return torch.cat([self.enc_a(x), self.to_teacher(self.enc_r(x))], 1)
     def encode(self, *xs)->list: return [self.encode_one(i, x) for i, x in enumerate(xs)]
@@ -54,12 +66,30 @@ class OneStageNet(nn.Module):
         a, restored = self._streams(feats, mask)
         return self.cross(self.proj_a(a), self.proj_b(restored))
     def fuse(self, feats, mask=None): return self.translate(feats, mask)[0]
+    def _pool(self, f): return F.adaptive_avg_pool2d(f, 1).flatten(1) if getattr(self.enc_a, 'out', 'map') == 'vector' else f
+    def translate_levels(self, x, mask=None):
+        "`(Z, restored P, [J2 per level], [J3 per level])` with cross translation after every stage; both streams zeroed where A is absent."
+        on = None if mask is None else mask[:, self.available]
+        sa, sr = encoder_stages(self.enc_a), encoder_stages(self.enc_r)
+        ha = hr = x; j2s, j3s = [], []
+        for l, cross in enumerate(self.cross_levels):
+            ha, hr = sa[l](ha), sr[l](hr)
+            a, r = (ha, hr) if on is None else (ha*_expand_mask(on, ha), hr*_expand_mask(on, hr))
+            ha, j2, j3 = cross(a, r)   # the fused map feeds the available stream's next stage
+            j2s.append(j2); j3s.append(j3)
+        return self._pool(ha), self.to_teacher(self._pool(hr)), j2s, j3s
+    def restored(self, *xs):
+        "The restored P feature from the available modality's input."
+        x = xs[self.available]
+        return self.translate_levels(x)[1] if self.levels else self.to_teacher(self.enc_r(x))
     def forward(self, *inputs):
         xs, mask = split_inputs(inputs, self.n_modalities, self.names)
-        feats = self.encode(*xs)
-        z, j2, j3 = self.translate(feats, mask)
+        if self.levels: z, restored, j2, j3 = self.translate_levels(xs[self.available], mask)
+        else:
+            feats = self.encode(*xs)
+            z, j2, j3 = self.translate(feats, mask)
+            restored = self._streams(feats)[1]
         if not self.training: return self.head(z)
-        restored = self._streams(feats)[1]
         return self.head(z), {'restored': restored, 'restored_logits': self.restore_head(restored), 'j2': j2, 'j3': j3}
 
 # %% ../../nbs/31_onestage.ipynb #0c627096
@@ -76,13 +106,14 @@ def _teacher_dim(teacher, dls):
 
 ONESTAGE_PRESETS = {   # only the segmentation recipe is recoverable: the leftover code sits in the ESANet fork (MMANet c330689 / DMRNet 8472850)
     'nyuv2': dict(script='ESANet NYUv2 recipe (ESANet_OS leftover code)', epochs=300, lr=0.01, bs=8, opt=dict(mom=0.9, wd=1e-4, nesterov=True),
-                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), arch=50)}
+                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), arch=50, levels=True)}
 
 def onestage_learner(dls, teacher, available, # the P-teacher (`privileged_teacher`) and the available modality
                      mmd:float=1., kd:float=1., rec:float=1., restore_ce:float=0., T:float=4.,
                      channels:int=64, share:bool=True, feat_dim:int=64, encoder:str='auto', seed:int=0, cbs=None,
                      arch=None, weights_path=None, # ResNet depth and local weights for an image-like available modality
                      paper:bool|str=False, # The segmentation recipe of the leftover code: True/'nyuv2' (ONESTAGE_PRESETS); train with `fit_paper`
+                     levels:bool|None=None, # Cross translation after every encoder stage (default False; the preset: True)
                      enc_kwargs:dict|None=None, **kwargs):
     "A seeded `Learner` for one-stage modality distillation (the privileged modality only feeds the teacher)."
     set_seed(seed, reproducible=True)
@@ -90,6 +121,7 @@ def onestage_learner(dls, teacher, available, # the P-teacher (`privileged_teach
     if pre:
         kwargs = paper_learner_kwargs(pre, kwargs)
         encoder, arch = ('resnet' if encoder == 'auto' else encoder), (arch or pre['arch'])
+    levels = ifnone(levels, bool(pre and pre.get('levels')))
     a = subset_index(available, dls.names, dls.n_modalities)
     if len(a) != 1: raise ValueError("one available modality is supported (concatenate views into one modality first)")
     a, ds, task = a[0], dls.train_ds, task_of(dls)
@@ -97,7 +129,7 @@ def onestage_learner(dls, teacher, available, # the P-teacher (`privileged_teach
     mk = lambda: encoder_for(ds.shapes[name], feat_dim, encoder, task == 'segmentation', weights_path=weights_path, arch=arch,
                              modality=ds.kinds[a], **(enc_kwargs or {}))
     model = OneStageNet(mk(), mk(), _teacher_dim(teacher, dls),
-                        ds.n_classes, a, dls.n_modalities, ds.names, channels, share, task)
+                        ds.n_classes, a, dls.n_modalities, ds.names, channels, share, task, levels)
     terms = [Teacher(teacher), FeatureMMD(mmd), PredictionKD(kd, T), TranslationConsistency(rec)]
     if restore_ce: terms.append(RestorationCE(restore_ce))
     learn = mm_learner(dls, model, seed=seed, cbs=terms + list(L(cbs)) + list(L(kwargs.pop('cbs', None))), **kwargs)
@@ -130,7 +162,7 @@ def _set_trainable(modules, flag:bool):
 def twostage_fit(learn, epochs:int, lr:float):
     "Conventional two-stage distillation with the same network: align the restoration stream, then freeze it and train the fusion (`epochs` per stage)."
     m = learn.model
-    restoration, fusion = [m.enc_r, m.to_teacher, m.restore_head], [m.enc_a, m.proj_a, m.proj_b, m.cross, m.head]
+    restoration, fusion = m.restoration_modules(), m.fusion_modules()
     rec = [cb for cb in learn.cbs if isinstance(cb, TranslationConsistency)]
     weights = [cb.weight for cb in rec]
     with learn.no_bar(), learn.no_logging():
@@ -164,7 +196,7 @@ class AlignmentMonitor(Callback):
     @torch.no_grad()
     def _features(self):
         was = self.model.training; self.model.eval()
-        try: restored = self.model._streams(self.model.encode(*self.xs))[1]
+        try: restored = self.model.restored(*self.xs)
         finally: self.model.train(was)
         return restored, self.real
     def after_epoch(self):

@@ -75,9 +75,12 @@ class PredictionKD(LossTerm):
         return None if r is None or t is None else kd_div(r, t, self.T)
 
 class TranslationConsistency(LossTerm):
-    "L_rec: the two inputs expressed in both translator spaces should agree (mean squared difference)."
+    "L_rec: the two inputs expressed in both translator spaces should agree (mean squared difference, summed over fusion levels)."
     name = 'rec'
     def __init__(self, weight:float=1., **kwargs): super().__init__(weight, train_only=True, **kwargs)
     def term(self):
         aux = getattr(self.learn, 'aux', {})
-        return None if aux.get('j2') is None else F.mse_loss(aux['j2'], aux['j3'])
+        j2, j3 = aux.get('j2'), aux.get('j3')
+        if j2 is None: return None
+        if isinstance(j2, (list, tuple)): return sum(F.mse_loss(a, b) for a, b in zip(j2, j3))
+        return F.mse_loss(j2, j3)

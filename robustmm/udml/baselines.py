@@ -10,7 +10,7 @@ from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
 import pandas as pd
-from ..core import GaussianNoise, split_inputs, modality_generator
+from ..core import GaussianNoise, split_inputs, modality_generator, noise_for
 from ..models import MultimodalNet, modality_encoders
 from ..learner import NoiseInjection, LossTerm, mm_learner, fusion_learner
 from fastai.torch_core import set_seed
@@ -121,7 +121,7 @@ def confidence_vs_level(model, dl, modality:int, levels:Sequence[float], noise=N
         cs, ws = [], []
         for bi, b in enumerate(dl):
             xs = [x.to(dev) for x in b[:M]]
-            xs[modality] = noise(xs[modality], lv, modality_generator(seed, bi, modality))
+            xs[modality] = noise_for(noise, modality)(xs[modality], lv, modality_generator(seed, bi, modality))
             uni = model.fusion.unimodal(model.encode(*xs))
             cs.append(confidence_score(uni[modality], score)); ws.append(model.fusion.weights(uni)[:, modality])
         rows.append({'level': lv, 'confidence': torch.cat(cs).mean().item(), 'weight': torch.cat(ws).mean().item()})
