@@ -18,6 +18,7 @@ from .core import GaussianNoise, check_levels
 from .data import load_mfeat, MultimodalDataLoaders, DataSplits, MultimodalDataset
 from .datasets import load_npz, load_manifest, load_cremad, load_av_folder, load_nyuv2, load_casia_surf, carve_valid
 from .synthetic import synth_multimodal
+from .avdigits import load_avdigits, avdigits_noise, AVDIGITS_LEVELS
 from .learner import fusion_learner
 from .evaluate import evaluate_subsets, evaluate_noise, plot_subsets, plot_noise, relative_robustness
 from .udml import udml_learner, dynamic_fusion_learner
@@ -26,7 +27,7 @@ from .mmanet import mmanet_learner, teacher_learner
 from .onestage import privileged_teacher, onestage_learner
 
 # %% auto #0
-__all__ = ['METHODS', 'DEFAULT_METHODS', 'READERS', 'bench_data', 'run_bench', 'main']
+__all__ = ['METHODS', 'DEFAULT_METHODS', 'READERS', 'NOISE_TRAINED', 'bench_noise', 'bench_data', 'run_bench', 'main']
 
 # %% ../nbs/70_cli.ipynb #9c381e55
 METHODS = {
@@ -35,8 +36,8 @@ METHODS = {
     'weighted': lambda dls, seed: fusion_learner(dls, 'weighted', seed=seed),
     'late+dropout': lambda dls, seed: fusion_learner(dls, 'late', modality_dropout='subsets', seed=seed),
     'concat+dropout': lambda dls, seed: fusion_learner(dls, 'concat', modality_dropout='subsets', seed=seed),
-    'dynamic': lambda dls, seed: dynamic_fusion_learner(dls, seed=seed),   # empirical (energy) dynamic fusion
-    'udml': lambda dls, seed: udml_learner(dls, seed=seed),
+    'dynamic': lambda dls, seed, **kw: dynamic_fusion_learner(dls, seed=seed, **kw),   # empirical (energy) dynamic fusion
+    'udml': lambda dls, seed, **kw: udml_learner(dls, seed=seed, **kw),
     'common_subspace': lambda dls, seed: common_subspace_learner(dls, seed=seed),
     'dmrnet': lambda dls, seed: dmrnet_learner(dls, seed=seed),
     'mmanet': lambda dls, seed: _mmanet(dls, seed),
@@ -63,10 +64,18 @@ def _with_valid(d:DataSplits, seed:int, valid_pct:float=0.1)->DataSplits:
     tr, va = carve_valid(d.train.labels.numpy() if d.train.labels is not None else None, valid_pct, seed, len(d.train))
     return DataSplits(d.train.subset(tr), d.train.subset(va), d.test)
 
+NOISE_TRAINED = ('dynamic', 'udml')   # methods trained on noisy data: they train with the dataset's protocol
+
+def bench_noise(dataset:str)->tuple:
+    "`(noise protocol, default test levels, training kwargs)` for `--dataset`: UDML's code levels per modality on AV-digits, Gaussian in data units elsewhere."
+    if dataset == 'avdigits': return avdigits_noise(), (0., 2., 4., 6., 8., 11.), dict(noise=avdigits_noise(), levels=AVDIGITS_LEVELS)
+    return GaussianNoise(), (0., 0.5, 1., 2., 4., 8.), {}
+
 def bench_data(dataset:str, seed:int=0)->DataSplits:
-    """Train / valid / test splits for `--dataset`: 'mfeat', 'synthetic', a folder with the mfeat files, a `.npz`
+    """Train / valid / test splits for `--dataset`: 'mfeat', 'avdigits', 'synthetic', a folder with the mfeat files, a `.npz`
     of arrays, a `.csv` manifest of files, or `READER:PATH` with READER in cremad, av-folder, nyuv2, casia-surf."""
     if dataset == 'mfeat': return load_mfeat(valid_pct=0.1, seed=seed)
+    if dataset == 'avdigits': return load_avdigits()   # its own splits: speaker-held-out test, fixed validation
     if dataset == 'synthetic':
         return synth_multimodal(1000, 500, 4, dims=(16, 16, 16), informativeness=(3, 2, 1.5), difficulty=(0, 0, 1),
                                 names=['easy', 'medium', 'hard'], n_valid=200, seed=seed)
@@ -78,7 +87,7 @@ def bench_data(dataset:str, seed:int=0)->DataSplits:
     if p.suffix == '.npz': return load_npz(p, seed=seed)
     if p.suffix == '.csv': return load_manifest(p, seed=seed)
     if p.is_dir(): return load_mfeat(path=p, valid_pct=0.1, seed=seed)
-    raise ValueError(f"unknown dataset {dataset!r}: use 'mfeat', 'synthetic', an mfeat folder, a .npz file, a .csv manifest, "
+    raise ValueError(f"unknown dataset {dataset!r}: use 'mfeat', 'avdigits', 'synthetic', an mfeat folder, a .npz file, a .csv manifest, "
                      f"or one of {', '.join(k + ':PATH' for k in READERS)}")
 
 # %% ../nbs/70_cli.ipynb #d257f90c
@@ -98,7 +107,7 @@ def _write(out:Path, res:dict, failed:dict, meta:dict):
                                                indent=1, default=float))
 
 def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', epochs:int=10, seed:int=0,
-              device=None, out='bench_out', levels=(0., 0.5, 1., 2., 4., 8.), lr:float=3e-3, bs:int=64,
+              device=None, out='bench_out', levels=None, lr:float=3e-3, bs:int=64,
               quiet:bool=False, amp:bool|None=None,
               num_workers:int=0, # Worker processes decoding file-backed data
              )->dict:
@@ -111,7 +120,8 @@ def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', 
     if protocol not in ('noise', 'missing', 'all'): raise ValueError(f"protocol must be noise, missing or all, got {protocol!r}")
     if epochs < 1: raise ValueError(f"epochs must be >= 1, got {epochs}")
     if bs < 1: raise ValueError(f"bs must be >= 1, got {bs}")
-    levels = check_levels(levels)
+    noise_protocol, default_levels, train_noise = bench_noise(dataset)
+    levels = check_levels(default_levels if levels is None else levels)
     device = torch.device(device) if device is not None else default_device()
     amp = device.type == 'cuda' if amp is None else amp
     if amp and device.type != 'cuda': raise ValueError(f"mixed precision (amp) needs a CUDA device, got {device}")
@@ -129,7 +139,7 @@ def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', 
         if not quiet: print(f'[{i+1}/{len(methods)}] {name}: training {epochs} epochs on {dataset} ({device})', flush=True)
         t0 = time.time()
         try:
-            learn = METHODS[name](dls, seed)
+            learn = METHODS[name](dls, seed, **(train_noise if name in NOISE_TRAINED else {}))
             learn.model.to(device)
             if amp: learn.to_fp16()
             with ExitStack() as stack:  # fastai's progress bar stays on unless quiet
@@ -141,7 +151,7 @@ def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', 
                 s = evaluate_subsets(learn, test_dl, metrics=[metric])
                 row.update(subset_mean=s.loc['mean', metric], worst_subset=s.loc['worst', metric], worst_subset_name=s[metric].iloc[:-2].idxmin())
             if protocol in ('noise', 'all'):
-                n = evaluate_noise(learn, test_dl, noise=GaussianNoise(), levels=levels, corrupt='each+all', metrics=[metric], seed=seed)
+                n = evaluate_noise(learn, test_dl, noise=noise_protocol, levels=levels, corrupt='each+all', metrics=[metric], seed=seed)
                 rr = relative_robustness(n, metric)
                 row.update(noise_robustness_mean=rr.mean(), noise_robustness_all=rr.iloc[-1])
         except Exception as e:   # one method's failure must not cost the others' results
@@ -166,7 +176,7 @@ def _parser():
     b = sub.add_parser('bench', help='train and evaluate methods under the noise and missing-modality protocols')
     b.add_argument('--methods', default=','.join(DEFAULT_METHODS), help=f"comma-separated, from {', '.join(METHODS)}")
     b.add_argument('--protocol', default='all', choices=['noise', 'missing', 'all'])
-    b.add_argument('--dataset', default='mfeat', help="'mfeat' (shipped), 'synthetic', a folder with the mfeat files, a .npz of arrays "
+    b.add_argument('--dataset', default='mfeat', help="'mfeat' (shipped), 'avdigits' (shipped audio-visual digits), 'synthetic', a folder with the mfeat files, a .npz of arrays "
                    "(one per modality, y, optional split), a .csv manifest of files (y, optional split, one path column per modality), "
                    "or cremad:PATH, av-folder:PATH, nyuv2:PATH, casia-surf:PATH")
     b.add_argument('--num-workers', type=int, default=0, help='worker processes decoding file-backed data (in-memory data ignores it)')
@@ -185,8 +195,10 @@ def main(argv=None):
     try:
         methods = [m.strip() for m in args.methods.split(',') if m.strip()]
         if not methods: raise ValueError(f"--methods names no method; choose from {', '.join(METHODS)}")
-        levels = (0., 0.5, 1., 2., 4., 8.)
-        if args.quick: methods, levels, args.epochs = methods[:2], (0., 1., 4.), min(args.epochs, 2)
+        levels = None   # the dataset's default levels
+        if args.quick:
+            lv = bench_noise(args.dataset)[1]   # first, middle and last level
+            methods, levels, args.epochs = methods[:2], (lv[0], lv[len(lv)//2], lv[-1]), min(args.epochs, 2)
         if args.device is not None:
             dev = torch.device(args.device)
             if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"device {args.device!r} requested but CUDA is not available")

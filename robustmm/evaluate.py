@@ -15,8 +15,8 @@ from .metrics import confusion_matrix, metric_fn
 from .models import repeat_batch, stacked_subset_outputs
 
 # %% auto #0
-__all__ = ['main_output', 'subset_confusions', 'evaluate_subsets', 'evaluate_noise', 'relative_robustness',
-           'effective_robustness', 'mean_std', 'plot_subsets', 'plot_noise']
+__all__ = ['main_output', 'subset_confusions', 'evaluate_subsets', 'evaluate_noise', 'random_presence', 'evaluate_presence',
+           'relative_robustness', 'effective_robustness', 'mean_std', 'plot_subsets', 'plot_noise']
 
 # %% ../nbs/05_evaluate.ipynb #8fba1c03
 def main_output(out):
@@ -182,6 +182,47 @@ def evaluate_noise(model, dl=None,
     finally: model.train(was_training)
     if cms is None: raise ValueError("the DataLoader yielded no batch: nothing to evaluate")
     return pd.DataFrame([{'corrupted': subset_name(s, names), 'level': l, **_scores(cms[s, l], metrics)} for s in sets for l in levels])
+
+# %% ../nbs/05_evaluate.ipynb #e9d8dd3e
+def random_presence(n:int, n_modalities:int, rate:float, seed:int=0)->torch.Tensor:
+    "`(n, M)` boolean presence: each modality missing with probability `rate`, independently; an all-missing row keeps one modality at random."
+    if not 0 <= rate <= 1: raise ValueError(f"rate must lie in [0, 1], got {rate}")
+    g = torch.Generator().manual_seed(seed)
+    present = torch.rand(n, n_modalities, generator=g) >= rate
+    empty = ~present.any(1)
+    present[empty, torch.randint(n_modalities, (int(empty.sum()),), generator=g)] = True
+    return present
+
+@torch.no_grad()
+def evaluate_presence(model, # A Learner, or a module with encode/fuse/head
+                      dl=None, # Evaluated in order (a non-shuffled DataLoader, as a learner's validation or test_dl)
+                      presence=None, # (N, M) bool: which modalities each of the N samples has
+                      metrics:Sequence[str]=('accuracy',), level:str='feature')->dict:
+    "Metrics when every sample has its own modalities (`presence`, one row per sample in `dl`'s order)."
+    model, dl = _resolve(model, dl)
+    if isinstance(metrics, str): metrics = [metrics]
+    for m in metrics: metric_fn(m)
+    if level not in ('feature', 'input'): raise ValueError(f"level must be 'feature' or 'input', got {level!r}")
+    M, (ign, _) = model.n_modalities, _task_info(dl)
+    presence = torch.as_tensor(presence)
+    if presence.dtype != torch.bool or presence.ndim != 2 or presence.shape[1] != M:
+        raise ValueError(f"presence must be a boolean (N, {M}) mask, got {tuple(presence.shape)} {presence.dtype}")
+    if not presence.any(1).all(): raise ValueError("presence has samples without any modality")
+    was_training = model.training; model.eval()
+    dev, cm, start = _device(model), None, 0
+    try:
+        for b in dl:
+            xs, y = [x.to(dev) for x in b[:M]], b[M].to(dev)
+            if start + len(y) > len(presence): raise ValueError(f"presence has {len(presence)} rows but the DataLoader yields more samples")
+            mask = presence[start:start + len(y)].to(dev); start += len(y)
+            out = main_output(model(*apply_mask(xs, mask), mask) if level == 'input' else model(*xs, mask))
+            if cm is None: K = _n_outputs(out); cm = torch.zeros(K, K, dtype=torch.long)
+            _check_targets(y, K, ign)
+            cm += confusion_matrix(out, y, K, ign)
+    finally: model.train(was_training)
+    if cm is None: raise ValueError("the DataLoader yielded no batch: nothing to evaluate")
+    if start != len(presence): raise ValueError(f"presence has {len(presence)} rows for the {start} samples of the DataLoader")
+    return _scores(cm, metrics)
 
 # %% ../nbs/05_evaluate.ipynb #acb445ef
 def relative_robustness(df:pd.DataFrame, metric:str='accuracy')->pd.Series:

@@ -46,9 +46,11 @@ def noisy_training_cbs(levels:Sequence[float]=UDML_LEVELS, noise=None, p_clean:f
     return [NoiseInjection(noise or udml_noise(), levels, p_clean=p_clean, seed=seed), PhaseSchedule(noise_start, flag_start)]
 
 # %% ../../nbs/10_udml.baselines.ipynb #ffa6d32e
-def static_fusion_learner(dls, seed:int=0, levels=UDML_LEVELS, noise_start:float=0.3, **kwargs):
+def static_fusion_learner(dls, seed:int=0, levels=UDML_LEVELS, noise_start:float=0.3,
+                          noise=None, # The training noise protocol (or one per modality); default `udml_noise()`
+                          **kwargs):
     "Static (concatenation) fusion trained with the shared noisy-data protocol."
-    return fusion_learner(dls, 'concat', seed=seed, cbs=noisy_training_cbs(levels, noise_start=noise_start, seed=seed), **kwargs)
+    return fusion_learner(dls, 'concat', seed=seed, cbs=noisy_training_cbs(levels, noise, noise_start=noise_start, seed=seed), **kwargs)
 
 # %% ../../nbs/10_udml.baselines.ipynb #ff19668c
 def confidence_score(logits:torch.Tensor, score:str='energy')->torch.Tensor:
@@ -99,6 +101,7 @@ class UnimodalCE(LossTerm):
 
 def dynamic_fusion_learner(dls, score:str='energy', gamma:float=1., feat_dim:int=64, encoder:str='auto', seed:int=0,
                            levels=UDML_LEVELS, noise_start:float=0.3, temperature:float=1.,
+                           noise=None, # The training noise protocol (or one per modality); default `udml_noise()`
                            arch=None, weights_path=None, # ResNet depth and local weights for image-like modalities
                            enc_kwargs:dict|None=None, **kwargs):
     "Empirical dynamic fusion (energy or entropy confidence) trained with the shared noisy-data protocol."
@@ -107,7 +110,7 @@ def dynamic_fusion_learner(dls, score:str='energy', gamma:float=1., feat_dim:int
     encs = modality_encoders(ds, encoder, feat_dim, False, arch, weights_path, **(enc_kwargs or {}))
     heads = [nn.Linear(e.out_dim, ds.n_classes) for e in encs]
     model = DynamicFusionNet(encs, DynamicLateFusion(heads, score, temperature), None, ds.names)
-    cbs = [UnimodalCE(gamma, train_only=True)] + noisy_training_cbs(levels, noise_start=noise_start, seed=seed)
+    cbs = [UnimodalCE(gamma, train_only=True)] + noisy_training_cbs(levels, noise, noise_start=noise_start, seed=seed)
     return mm_learner(dls, model, seed=seed, cbs=cbs, **kwargs)
 
 # %% ../../nbs/10_udml.baselines.ipynb #d53a6baf
