@@ -143,14 +143,42 @@ def run_seed(seed, epochs, out, grids=GRIDS, log=print):
     train('two-stage', lambda: onestage_learner(dls, pt, 'image', seed=seed), fit=lambda l: twostage_fit(l, max(epochs//2, 1), 3e-3))
     return res
 
+ABLATIONS = ('UDML w/o uncertainty weights', 'one-stage w/o joint adaptation', 'MMANet, modality-dropout teacher')
+
+def run_ablations(seed, epochs, out, log=print):
+    """Added after the main results, to explain them (see the evidence page): the same protocol, one change each.
+    Reads the seed's main result file for MMANet's validation-chosen MAD weight."""
+    main_res = json.loads((Path(out)/f'seed{seed}.json').read_text())
+    data = load_avdigits()
+    dls = MultimodalDataLoaders.from_dsets(data.train, data.valid, bs=64, seed=seed)
+    test_dl, noise = dls.test_dl(data.test), avdigits_noise()
+    res = {'protocol': PROTOCOL, 'machine': machine(), 'seed': seed, 'epochs': epochs, 'models': {}}
+    f = Path(out)/f'ablations_seed{seed}.json'
+    def record(name, learn, extra=None):
+        r = _evaluate(learn, data, test_dl, noise, seed); r.update(extra or {})
+        res['models'][name] = r; f.write_text(json.dumps(res, indent=1, default=float))
+        log(f'seed {seed} {name}: clean {r["clean"]:.3f}, subsets {r["test_subsets"]["image"]:.3f}/{r["test_subsets"]["audio"]:.3f}')
+    l = _fit(udml_learner(dls, seed=seed, noise=noise, levels=AVDIGITS_LEVELS, use_uncertainty=False), epochs)
+    record(ABLATIONS[0], l, {'tracking': _tracking(l.model, test_dl, noise, seed, 'udml')})
+    pt = privileged_teacher(dls, 'audio', epochs, 3e-3, seed)
+    record(ABLATIONS[1], _fit(onestage_learner(dls, pt, 'image', mmd=0., kd=0., seed=seed), epochs))
+    teacher = _fit(common_subspace_learner(dls, seed=seed), epochs).model
+    w = main_res['models']['MMANet']['mad_weight']
+    l = _fit(mmanet_learner(dls, teacher, mad_weight=w, seed=seed), epochs)
+    record(ABLATIONS[2], l, {'mad_weight': w, 'weak_set': l.model.weak_state.subsets()})
+    return res
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--seeds', default='0,1,2,3,4'); p.add_argument('--epochs', type=int, default=20)
     p.add_argument('--out', default=str(RESULTS/'avdigits')); p.add_argument('--quick', action='store_true')
+    p.add_argument('--ablations', action='store_true', help='run the explanatory ablations (after the main run of the same seeds)')
     a = p.parse_args(argv)
     seeds, epochs, grids = [int(s) for s in a.seeds.split(',')], a.epochs, GRIDS
     if a.quick: seeds, epochs, grids = seeds[:1], 2, {k: v[:1] for k, v in GRIDS.items()}
     torch.set_num_threads(max(torch.get_num_threads(), 1))
-    for s in seeds: run_seed(s, epochs, a.out, grids)
+    for s in seeds:
+        if not a.ablations: run_seed(s, epochs, a.out, grids)
+        if a.ablations or a.quick: run_ablations(s, epochs, a.out)
 
 if __name__ == '__main__': main()

@@ -74,3 +74,14 @@ def test_quick_run_on_every_dataset_kind(kind, tmp_path):
 def test_reader_with_a_missing_folder_names_it(tmp_path):
     r = _bench('--quick', '--dataset', f'cremad:{tmp_path}/nowhere', '--out', str(tmp_path/'o'))
     assert r.returncode == 2 and 'nowhere' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]
+
+def test_avdigits_runs_with_its_own_splits_and_noise_levels(tmp_path):
+    r = _bench('--quick', '--dataset', 'avdigits', '--methods', 'late,udml', '--out', str(tmp_path), '--device', 'cpu')
+    assert r.returncode == 0, r.stderr[-3000:]
+    meta = json.loads((tmp_path/'results.json').read_text())['meta']
+    assert (meta['n_train'], meta['n_valid'], meta['n_test']) == (1600, 400, 1000) and meta['modalities'] == ['image', 'audio']
+    assert meta['levels'] == [0., 6., 11.]                      # UDML's code levels (first, middle, last of the default)
+    n = pd.read_csv(tmp_path/'noise.csv')
+    assert set(n.corrupted) == {'image', 'audio', 'image+audio'}
+    # level 11 replaces the corrupted modality by noise: with both replaced, accuracy is near chance
+    assert n[(n.corrupted == 'image+audio') & (n.level == 11)].accuracy.max() < 0.3

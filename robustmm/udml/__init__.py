@@ -58,7 +58,8 @@ class UDMLNet(nn.Module):
                  weight_mode:str='one_plus', # 'one_plus': (1+w) z (code); 'plain': w z
                  detach_weights:bool=False, # Stop gradients through the weights (code: False)
                  dep_momentum:float=0.9,
-                 task:str='classification'): # or 'segmentation' (every encoder must keep its feature map)
+                 task:str='classification', # or 'segmentation' (every encoder must keep its feature map)
+                 use_uncertainty:bool=True): # False: no uncertainty term in the weights, in training or at test (an ablation)
         super().__init__()
         if weight_mode not in ('one_plus', 'plain'): raise ValueError(f"weight_mode must be 'one_plus' or 'plain', got {weight_mode!r}")
         if not probabilistic and not use_estimator: raise ValueError("without probabilistic embeddings the weights need the estimator")
@@ -77,6 +78,7 @@ class UDMLNet(nn.Module):
         self.probabilistic, self.use_estimator, self.use_dependence = probabilistic, use_estimator, use_dependence
         self.weight_mode, self.detach_weights, self.dims = weight_mode, detach_weights, dims
         self.use_uncertainty_in_training = True   # PhaseSchedule turns it off for the first phases
+        self.use_uncertainty = use_uncertainty
 
     @property
     def n_modalities(self)->int: return len(self.encoders)
@@ -92,7 +94,7 @@ class UDMLNet(nn.Module):
         "(B, M) estimated noise std from each modality's detached, pooled sigma (or feature)."
         return torch.stack([est(_pool(s if s is not None else z)) for est, (z, _, s) in zip(self.estimators, feats)], 1)
     def weights(self, feats, mask=None)->torch.Tensor:
-        use_unc = (not self.training) or self.use_uncertainty_in_training
+        use_unc = getattr(self, 'use_uncertainty', True) and ((not self.training) or self.use_uncertainty_in_training)
         if self.use_estimator: var = self.sigma_hat(feats)**2
         else: var = torch.stack([_pool(s).detach().pow(2).mean(1) for _, _, s in feats], 1)
         w = udml_weights(var, self.dependence.normalised() if self.use_dependence else None, mask, use_unc)
@@ -138,6 +140,7 @@ def udml_learner(dls, encoder:str='auto', feat_dim:int=64,
                  dependence:str='logit_l1', dep_momentum:float|None=None, target:str='std',
                  probabilistic:bool=True, use_estimator:bool=True, use_dependence:bool=True,
                  weight_mode:str='one_plus', detach_weights:bool=False,
+                 use_uncertainty:bool=True, # False: the uncertainty term is left out of the weights (ablation)
                  paper:bool|str=False, # A released script's recipe: True/'cremad' or 'ks' (UDML_PRESETS); train it with `fit_paper`
                  seed:int=0,
                  arch=None, weights_path=None, # ResNet depth and local weights for image-like modalities
@@ -156,7 +159,7 @@ def udml_learner(dls, encoder:str='auto', feat_dim:int=64,
         kwargs = paper_learner_kwargs(pre, kwargs)
     # image-like modalities keep their feature map: the embedding, its sampling and the prior KL act on the map (as the code)
     encs = modality_encoders(ds, encoder, feat_dim, ds.task == 'segmentation', arch, weights_path, maps=True, **(enc_kwargs or {}))
-    model = UDMLNet(encs, ds.n_classes, ds.names, probabilistic, use_estimator, use_dependence, weight_mode, detach_weights, dep_momentum, ds.task)
+    model = UDMLNet(encs, ds.n_classes, ds.names, probabilistic, use_estimator, use_dependence, weight_mode, detach_weights, dep_momentum, ds.task, use_uncertainty)
     cbs = [UnimodalCE(gamma, train_only=True), DependenceUpdate(dependence)]
     if probabilistic: cbs.append(PriorKL(beta, levels, kl_reduce))
     if use_estimator: cbs.append(EstimatorMSE(est_weight, levels, target))
