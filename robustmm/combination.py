@@ -11,7 +11,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.torch_core import set_seed
 from fastcore.foundation import L
 from .core import split_inputs, apply_mask
-from .models import MultimodalNet, ConcatFusion, SegHead, modality_encoders, CombinationState, LevelFusion
+from .models import MultimodalNet, ConcatFusion, SegHead, modality_encoders, CombinationState, LevelFusion, stacked_subset_outputs
 from .probabilistic import ProbEmbedding, gaussian_kl
 from .learner import LossTerm, mm_learner, ModalityDropout, task_of
 
@@ -58,6 +58,24 @@ class CombinationNet(MultimodalNet):
         if self.levels is not None: raise TypeError("a model that fuses at every encoder level embeds from its inputs: use `embed_inputs`")
         return self.embedding(self.fusion(apply_mask(feats, mask, self.missing), mask))
     def fuse(self, feats, mask=None): return self.embed(feats, mask)[0]
+    def affine_head(self):
+        "`(W, b)` when, in eval mode on vectors, embedding + head is one affine map of the concatenated features (else None)."
+        if self.training or self.levels is not None or self.missing is not None or not isinstance(self.head, nn.Linear): return None
+        emb = self.embedding
+        if getattr(emb, 'sample_in_eval', False): return None
+        lin, bn = (emb.mu_head if isinstance(emb, ProbEmbedding) else emb.net)[:2]   # the mean branch is what eval uses
+        if not isinstance(lin, nn.Linear) or not isinstance(bn, nn.BatchNorm1d) or bn.running_mean is None: return None
+        g = (bn.weight if bn.affine else torch.ones_like(bn.running_var))/torch.sqrt(bn.running_var + bn.eps)
+        shift = (lin.bias if lin.bias is not None else 0) - bn.running_mean
+        a = g*shift + (bn.bias if bn.affine else 0)
+        return self.head.weight @ (g[:, None]*lin.weight), self.head.weight @ a + self.head.bias
+    def predict_subsets(self, feats, masks:torch.Tensor, max_rows:int=16384)->torch.Tensor:
+        "`(S, B, K)` for every row of `masks`: with an affine embedding + head, a sum of per-modality partial products (no pass per subset)."
+        ab = self.affine_head() if feats[0].ndim == 2 else None
+        if ab is None: return stacked_subset_outputs(self, feats, masks, max_rows)
+        W, b = ab
+        parts = torch.stack([f @ w.T for f, w in zip(feats, W.split([f.shape[1] for f in feats], 1))])   # (M, B, K)
+        return torch.einsum('sm,mbk->sbk', masks.to(parts.dtype), parts) + b
     def forward(self, *inputs):
         xs, mask = split_inputs(inputs, self.n_modalities, self.names)
         z, mu, sigma = self.embed_inputs(xs, mask)

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
 from .core import all_subsets, subset_index, subset_name, subset_mask, subset_masks, apply_mask, Noise, GaussianNoise, modality_generator, check_levels, _expand_mask, noise_for
 from .metrics import confusion_matrix, metric_fn
-from .models import repeat_batch, stacked_subset_outputs
+from .models import repeat_batch, stacked_subset_outputs, subset_output_chunks
 
 # %% auto #0
 __all__ = ['main_output', 'subset_confusions', 'evaluate_subsets', 'evaluate_noise', 'random_presence', 'evaluate_presence',
@@ -68,7 +68,8 @@ def _grouped_confusion(pred, targ, group, n_groups:int, K:int, ignore_index=None
     return torch.bincount((g*K + t)*K + p, minlength=n_groups*K*K).view(n_groups, K, K).cpu()
 
 @torch.no_grad()
-def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool=True, max_rows:int=16384, progress:bool=False):
+def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool=True, max_rows:int=16384, progress:bool=False,
+                      max_bytes:int=2**25): # Batched: outputs (and repeated features) held at once, in bytes; each chunk goes straight into its confusion matrices
     "`(subsets, cms, names)`: the `(S, K, K)` confusion matrices of every modality subset on `dl` (the loop behind `evaluate_subsets`)."
     model, dl = _resolve(model, dl)
     if level not in ('feature', 'input'): raise ValueError(f"level must be 'feature' or 'input', got {level!r}")
@@ -86,13 +87,13 @@ def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool
             xs, y = [x.to(dev) for x in b[:M]], b[M].to(dev)
             B = len(y)
             if batched and level == 'feature':
-                feats = model.encode(*xs)  # each encoder once; then every subset from the same features
-                out = model.predict_subsets(feats, table, max_rows) if hasattr(model, 'predict_subsets') else stacked_subset_outputs(model, feats, table, max_rows)
-                out = out.flatten(0, 1)
-                if cms is None: K = _n_outputs(out); cms = torch.zeros(S, K, K, dtype=torch.long)
-                _check_targets(y, K, ign)
-                group = torch.arange(S, device=dev).repeat_interleave(B)
-                cms += _grouped_confusion(out, repeat_batch(y, S), group, S, K, ign)
+                feats = model.encode(*xs)  # each encoder once; then every subset from the same features, a bounded chunk at a time
+                for lo, out in subset_output_chunks(model, feats, table, max_bytes, max_rows):
+                    n = out.shape[0]; out = out.flatten(0, 1)
+                    if cms is None: K = _n_outputs(out); cms = torch.zeros(S, K, K, dtype=torch.long)
+                    if lo == 0: _check_targets(y, K, ign)
+                    group = torch.arange(lo, lo + n, device=dev).repeat_interleave(B)
+                    cms += _grouped_confusion(out, repeat_batch(y, n), group, S, K, ign)
             else:
                 for i in range(S):
                     mask = table[i].expand(B, M)
@@ -111,12 +112,13 @@ def evaluate_subsets(model, # A Learner, or a module with encode/fuse/head
                      level:str='feature', # 'feature': missing features zeroed after the encoders; 'input': zeroed inputs
                      batched:bool=True, # Encode once per batch and stack the subsets (False: the whole model per subset and batch)
                      max_rows:int=16384, # Batched: at most this many (subset, sample) rows per fuse+head call
+                     max_bytes:int=2**25, # Batched: at most this many bytes of outputs and repeated features at once
                      progress:bool=False)->pd.DataFrame:
     "Metrics for every modality subset, plus their mean and the worst subset."
     model, dl = _resolve(model, dl)
     if isinstance(metrics, str): metrics = [metrics]
     for m in metrics: metric_fn(m)
-    subsets, cms, names = subset_confusions(model, dl, subsets, level, batched, max_rows, progress)
+    subsets, cms, names = subset_confusions(model, dl, subsets, level, batched, max_rows, progress, max_bytes)
     df = pd.DataFrame([{'subset': subset_name(s, names), 'n_modalities': len(s), **_scores(cms[i], metrics)} for i, s in enumerate(subsets)]).set_index('subset')
     summ = _summary_rows(df, metrics); summ['n_modalities'] = np.nan
     return pd.concat([df, summ[df.columns]])

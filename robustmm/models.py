@@ -14,9 +14,9 @@ from .core import split_inputs, apply_mask, _expand_mask, MissingTokens, subset_
 
 # %% auto #0
 __all__ = ['RESNET_ARCHS', 'ENCODERS', 'MLPEncoder', 'ConvEncoder', 'resnet_arch', 'ResNetEncoder', 'VideoEncoder', 'SegHead',
-           'ConcatFusion', 'LateFusion', 'WeightedFusion', 'MultimodalNet', 'repeat_batch', 'stacked_subset_outputs',
-           'encoder_for', 'modality_encoders', 'fusion_model', 'encoder_stages', 'stage_channels', 'SqueezeExcite',
-           'SEAddFusion', 'LevelFusion', 'CombinationState']
+           'ConcatFusion', 'LateFusion', 'WeightedFusion', 'MultimodalNet', 'repeat_batch', 'subset_output_chunks',
+           'stacked_subset_outputs', 'encoder_for', 'modality_encoders', 'fusion_model', 'encoder_stages',
+           'stage_channels', 'SqueezeExcite', 'SEAddFusion', 'LevelFusion', 'CombinationState']
 
 # %% ../nbs/02_models.ipynb #97551bb3
 class MLPEncoder(nn.Sequential):
@@ -177,6 +177,22 @@ def repeat_batch(f, n:int):
     return f.repeat(n, *([1]*(f.ndim-1)))
 
 def _batch_size(f): return _batch_size(f[0]) if isinstance(f, (tuple, list)) else f.shape[0]
+
+def _nbytes(f)->int: return sum(_nbytes(o) for o in f) if isinstance(f, (tuple, list)) else f.numel()*f.element_size()
+
+def subset_output_chunks(model, feats, masks:torch.Tensor,
+                         max_bytes:int=2**25, # Cap on one chunk's outputs plus its repeated features (bytes)
+                         max_rows:int=16384): # Cap on the (subset, sample) rows of one fuse+head call
+    "Yield `(lo, out)`: head outputs `(n, B, ...)` for `masks[lo:lo+n]`, in chunks sized from the first subset's bytes so each stays within `max_bytes`."
+    S = masks.shape[0]
+    predict = model.predict_subsets if hasattr(model, 'predict_subsets') else (lambda f, m, r: stacked_subset_outputs(model, f, m, r))
+    per_subset = _nbytes(feats)   # the stacked path repeats the features once per subset
+    lo, step = 0, 1               # one subset first: its size gives the chunk length
+    while lo < S:
+        out = predict(feats, masks[lo:lo + step], max_rows)
+        yield lo, out
+        lo += out.shape[0]
+        step = max(1, int(max_bytes // (per_subset + _nbytes(out)/out.shape[0])))
 
 def stacked_subset_outputs(model, feats, masks:torch.Tensor, max_rows:int=16384)->torch.Tensor:
     "`(S, B, ...)` outputs of `model.head(model.fuse(...))` for S presence patterns, stacked along the batch dimension."
