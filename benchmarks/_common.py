@@ -1,5 +1,5 @@
 "Shared by the benchmark scripts: a description of the machine and where results are written."
-import json, os, platform, datetime
+import json, os, platform, datetime, statistics, time
 from pathlib import Path
 import torch
 
@@ -17,3 +17,11 @@ def save(name:str, data:dict, out=None)->Path:
     p = Path(out or RESULTS); p.mkdir(parents=True, exist_ok=True)
     f = p/f'{name}.json'; f.write_text(json.dumps(data, indent=1)); print(f'wrote {f}')
     return f
+
+def median_time(f, repeats:int)->float:
+    "Median wall time of `f()` over `repeats` runs, after one warm-up run."
+    f()
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)

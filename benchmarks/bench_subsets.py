@@ -10,20 +10,13 @@ and prints both times, their ratio and the batched cost in units of one full pas
 repeats the batched/naive comparison on synthetic data for each M (how the cost grows with M).
 Timings are the median of --repeats runs after a warm-up.
 """
-import argparse, statistics, time
+import argparse
 import torch
 from robustmm.data import load_mfeat, MultimodalDataLoaders
 from robustmm.synthetic import synth_multimodal
 from robustmm.learner import fusion_learner
 from robustmm.evaluate import evaluate_subsets
-from _common import machine, save
-
-def _median_time(f, repeats):
-    f()  # warm-up
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+from _common import machine, save, median_time
 
 @torch.no_grad()
 def full_pass(model, dl, M):
@@ -32,10 +25,10 @@ def full_pass(model, dl, M):
 
 def bench(learn, repeats):
     M, dl = learn.dls.n_inp, learn.dls.valid
-    fwd = _median_time(lambda: full_pass(learn.model, dl, M), repeats)
-    full = _median_time(lambda: evaluate_subsets(learn, subsets=[tuple(range(M))]), repeats)
-    batched = _median_time(lambda: evaluate_subsets(learn), repeats)
-    naive = _median_time(lambda: evaluate_subsets(learn, batched=False), repeats)
+    fwd = median_time(lambda: full_pass(learn.model, dl, M), repeats)
+    full = median_time(lambda: evaluate_subsets(learn, subsets=[tuple(range(M))]), repeats)
+    batched = median_time(lambda: evaluate_subsets(learn), repeats)
+    naive = median_time(lambda: evaluate_subsets(learn, batched=False), repeats)
     return fwd, full, batched, naive
 
 def main():

@@ -8,7 +8,7 @@ batched (each encoder once per batch, fuse + head per subset in byte-bounded chu
 (the whole model per subset), and reports both in units of the full pass. Median of --repeats runs after a
 warm-up (one run for M >= 9). Writes results/subsets_methods.json.
 """
-import argparse, statistics, time
+import argparse
 import torch
 from robustmm.data import MultimodalDataLoaders
 from robustmm.synthetic import synth_multimodal
@@ -16,20 +16,13 @@ from robustmm.learner import fusion_learner
 from robustmm.evaluate import evaluate_subsets
 from robustmm.dmrnet import dmrnet_learner, common_subspace_learner
 from robustmm.udml import udml_learner
-from _common import machine, save
+from _common import machine, save, median_time
 
 MAKERS = {'late': lambda dls: fusion_learner(dls, 'late', seed=0, feat_dim=32),
           'concat': lambda dls: fusion_learner(dls, 'concat', seed=0, feat_dim=32),
           'common_subspace': lambda dls: common_subspace_learner(dls, seed=0, feat_dim=32),
           'dmrnet': lambda dls: dmrnet_learner(dls, seed=0, feat_dim=32),
           'udml': lambda dls: udml_learner(dls, seed=0, feat_dim=32)}
-
-def _median_time(f, repeats):
-    f()  # warm-up
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
 
 def main():
     p = argparse.ArgumentParser()
@@ -44,9 +37,9 @@ def main():
         for name in a.methods.split(','):
             l = MAKERS[name](dls)
             with l.no_bar(), l.no_logging(): l.fit(1, 1e-3)
-            full = _median_time(lambda: evaluate_subsets(l, subsets=[tuple(range(M))]), r)
-            batched = _median_time(lambda: evaluate_subsets(l), r)
-            naive = _median_time(lambda: evaluate_subsets(l, batched=False), r)
+            full = median_time(lambda: evaluate_subsets(l, subsets=[tuple(range(M))]), r)
+            batched = median_time(lambda: evaluate_subsets(l), r)
+            naive = median_time(lambda: evaluate_subsets(l, batched=False), r)
             row = dict(method=name, M=M, subsets=2**M - 1, full_pass_ms=full*1e3, batched_ms=batched*1e3, naive_ms=naive*1e3)
             res['rows'].append(row)
             print(f"M={M:2d} {name:16s} pass {full*1e3:7.1f} ms  batched {batched/full:7.1f} passes  naive {naive/full:7.1f} passes", flush=True)

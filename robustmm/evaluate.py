@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np, pandas as pd, torch, torch.nn as nn
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
-from .core import all_subsets, subset_index, subset_name, subset_mask, subset_masks, apply_mask, Noise, GaussianNoise, modality_generator, check_levels, _expand_mask, noise_for
+from .core import all_subsets, subset_index, subset_name, subset_mask, subset_masks, apply_mask, Noise, GaussianNoise, modality_generator, check_levels, _expand_mask, noise_for, check_mask, sample_modality_mask
 from .metrics import confusion_matrix, metric_fn
 from .models import repeat_batch, stacked_subset_outputs, subset_output_chunks
 
@@ -187,13 +187,8 @@ def evaluate_noise(model, dl=None,
 
 # %% ../nbs/05_evaluate.ipynb #e9d8dd3e
 def random_presence(n:int, n_modalities:int, rate:float, seed:int=0)->torch.Tensor:
-    "`(n, M)` boolean presence: each modality missing with probability `rate`, independently; an all-missing row keeps one modality at random."
-    if not 0 <= rate <= 1: raise ValueError(f"rate must lie in [0, 1], got {rate}")
-    g = torch.Generator().manual_seed(seed)
-    present = torch.rand(n, n_modalities, generator=g) >= rate
-    empty = ~present.any(1)
-    present[empty, torch.randint(n_modalities, (int(empty.sum()),), generator=g)] = True
-    return present
+    "`(n, M)` boolean presence, seeded: each modality missing with probability `rate`, independently; an all-missing row keeps one modality at random."
+    return sample_modality_mask(n, n_modalities, 'bernoulli', rate, generator=torch.Generator().manual_seed(seed))
 
 @torch.no_grad()
 def evaluate_presence(model, # A Learner, or a module with encode/fuse/head
@@ -206,10 +201,8 @@ def evaluate_presence(model, # A Learner, or a module with encode/fuse/head
     for m in metrics: metric_fn(m)
     if level not in ('feature', 'input'): raise ValueError(f"level must be 'feature' or 'input', got {level!r}")
     M, (ign, _) = model.n_modalities, _task_info(dl)
-    presence = torch.as_tensor(presence)
-    if presence.dtype != torch.bool or presence.ndim != 2 or presence.shape[1] != M:
-        raise ValueError(f"presence must be a boolean (N, {M}) mask, got {tuple(presence.shape)} {presence.dtype}")
-    if not presence.any(1).all(): raise ValueError("presence has samples without any modality")
+    if presence is None: raise ValueError("presence is required: an (N, M) boolean mask, one row per evaluated sample")
+    check_mask(presence, M)
     was_training = model.training; model.eval()
     dev, cm, start = _device(model), None, 0
     try:
