@@ -118,23 +118,24 @@ def run_seed(seed, epochs, out, grids=GRIDS, log=print):
                                'dependence': l.model.dependence.normalised().tolist()})
     # DMRNet: beta chosen on validation; the common-subspace model (also MMANet's modality-dropout baseline); no regulariser
     train('common subspace', lambda: common_subspace_learner(dls, seed=seed))
-    cands = {}
+    cands, t0 = {}, time.time()
     for beta in grids['dmrnet_beta']:
         l = _fit(dmrnet_learner(dls, beta=beta, seed=seed), epochs)
         cands[beta] = (np.mean(list(_subsets(l, dls.valid).values())[:3]), l)
     beta = max(cands, key=lambda b: cands[b][0])
-    res['seconds']['DMRNet'] = None
+    res['seconds']['DMRNet'] = time.time() - t0   # the whole validation grid
     record('DMRNet', cands[beta][1], {'beta': beta, 'valid_mean_by_beta': {str(b): v for b, (v, _) in cands.items()},
                                        'hard_set': cands[beta][1].model.hard_state.subsets()})
     train('DMRNet w/o regulariser', lambda: dmrnet_learner(dls, beta=0., seed=seed))
     # MMANet: teacher on complete data, MAD weight chosen on validation
     teacher = train('teacher (complete data)', lambda: teacher_learner(dls, seed=seed)).model
     train('plain distillation', lambda: plain_distillation_learner(dls, teacher, seed=seed))
-    cands = {}
+    cands, t0 = {}, time.time()
     for w in grids['mmanet_mad']:
         l = _fit(mmanet_learner(dls, teacher, mad_weight=w, seed=seed), epochs)
         cands[w] = (np.mean(list(_subsets(l, dls.valid).values())[:3]), l)
     w = max(cands, key=lambda b: cands[b][0])
+    res['seconds']['MMANet'] = time.time() - t0   # the whole validation grid
     record('MMANet', cands[w][1], {'mad_weight': w, 'valid_mean_by_mad': {str(b): v for b, (v, _) in cands.items()},
                                     'weak_set': cands[w][1].model.weak_state.subsets()})
     # one-stage vs two-stage distillation: audio privileged, image available

@@ -156,14 +156,14 @@ def evaluate_noise(model, dl=None,
     dev = _device(model)
     present = subset_index(mask, names, M) if mask is not None else None
     cms = None   # {(set, level): (K, K)}, K from the model's outputs
+    whole = getattr(model, 'fuses_while_encoding', False)   # encoders that read the mask: run the whole model
+    def run_whole(ins, mask): return main_output(model(*ins, mask) if mask is not None else model(*ins))
     try:
         for bi, b in enumerate(progress_bar(dl, leave=False, display=progress)):
             xs, y = [x.to(dev) for x in b[:M]], b[M].to(dev)
             bmask = subset_mask(present, len(y), M, dev) if present is not None else None
-            whole = getattr(model, 'fuses_while_encoding', False)   # encoders that read the mask: run the whole model
-            run_whole = lambda ins: main_output(model(*ins, bmask) if bmask is not None else model(*ins))
             clean = None if whole else model.encode(*xs)
-            clean_out = run_whole(xs) if whole else main_output(model.head(model.fuse(clean, bmask)))
+            clean_out = run_whole(xs, bmask) if whole else main_output(model.head(model.fuse(clean, bmask)))
             if cms is None: K = _n_outputs(clean_out); cms = {(s, l): torch.zeros(K, K, dtype=torch.long) for s in sets for l in levels}
             _check_targets(y, K, ign)
             clean_cm = confusion_matrix(clean_out, y, K, ign) if 0. in levels else None
@@ -173,7 +173,7 @@ def evaluate_noise(model, dl=None,
                     if l == 0.: cms[s, l] += clean_cm; continue
                     noisy = {m: noise_for(noise, m)(xs[m], l, modality_generator(seed, bi, m)) for m in s}
                     if hit is not None: noisy = {m: torch.where(_expand_mask(hit, xn).bool(), xn, xs[m]) for m, xn in noisy.items()}
-                    if whole: out = run_whole([noisy.get(i, xs[i]) for i in range(M)])
+                    if whole: out = run_whole([noisy.get(i, xs[i]) for i in range(M)], bmask)
                     else:
                         if hasattr(model, 'encode_one'):  # re-run only the corrupted modalities' encoders
                             feats = list(clean)
