@@ -18,6 +18,7 @@ from .core import GaussianNoise, check_levels
 from .data import load_mfeat, MultimodalDataLoaders, DataSplits, MultimodalDataset
 from .datasets import load_npz, load_manifest, load_cremad, load_av_folder, load_nyuv2, load_casia_surf, carve_valid
 from .synthetic import synth_multimodal
+from .distributed import init_distributed, distributed_device, is_main_process, world_size
 from .avdigits import load_avdigits, avdigits_noise, AVDIGITS_LEVELS
 from .learner import fusion_learner
 from .evaluate import evaluate_subsets, evaluate_noise, plot_subsets, plot_noise, relative_robustness
@@ -122,6 +123,9 @@ def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', 
     if bs < 1: raise ValueError(f"bs must be >= 1, got {bs}")
     noise_protocol, default_levels, train_noise = bench_noise(dataset)
     levels = check_levels(default_levels if levels is None else levels)
+    if init_distributed():   # one process of a launch (accelerate launch / torchrun): each trains on its own device, rank 0 writes
+        if device is not None: raise ValueError(f"device={device!r}: under a multi-process launch each process uses its own device; leave it out (accelerate launch --cpu for CPUs)")
+        device = distributed_device()
     device = torch.device(device) if device is not None else default_device()
     amp = device.type == 'cuda' if amp is None else amp
     if amp and device.type != 'cuda': raise ValueError(f"mixed precision (amp) needs a CUDA device, got {device}")
@@ -130,13 +134,14 @@ def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', 
     test_dl = dls.test_dl(data.test)
     seg = data.train.task == 'segmentation'
     metric = 'miou' if seg else 'accuracy'   # the test metric of the task
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    meta = dict(dataset=dataset, methods=methods, protocol=protocol, epochs=epochs, seed=seed, device=str(device), amp=amp,
+    out, main = Path(out), is_main_process()
+    if main: out.mkdir(parents=True, exist_ok=True)
+    meta = dict(dataset=dataset, methods=methods, protocol=protocol, epochs=epochs, seed=seed, device=str(device), processes=world_size(), amp=amp,
                 levels=list(levels), n_train=len(data.train), n_valid=len(data.valid), n_test=len(data.test), modalities=data.train.names,
                 kinds=data.train.kinds, task=data.train.task, metric=metric, num_workers=num_workers)
     summary, subsets, noise, failed = [], {}, {}, {}
     for i, name in enumerate(methods):
-        if not quiet: print(f'[{i+1}/{len(methods)}] {name}: training {epochs} epochs on {dataset} ({device})', flush=True)
+        if main and not quiet: print(f'[{i+1}/{len(methods)}] {name}: training {epochs} epochs on {dataset} ({device})', flush=True)
         t0 = time.time()
         try:
             learn = METHODS[name](dls, seed, **(train_noise if name in NOISE_TRAINED else {}))
@@ -161,8 +166,9 @@ def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', 
             summary.append(row)
             if protocol in ('missing', 'all'): subsets[name] = s
             if protocol in ('noise', 'all'): noise[name] = n
-        _write(out, _tables(summary, subsets, noise, metric), failed, meta)
+        if main: _write(out, _tables(summary, subsets, noise, metric), failed, meta)
     res = _tables(summary, subsets, noise, metric); res['failed'] = failed
+    if not main: return res
     matplotlib.use('Agg', force=True)
     import matplotlib.pyplot as plt
     if subsets: plot_subsets(subsets, metric); plt.savefig(out/'subsets.png', dpi=120, bbox_inches='tight'); plt.close('all')
@@ -205,9 +211,10 @@ def main(argv=None):
         res = run_bench(methods, args.protocol, args.dataset, args.epochs, args.seed, args.device, args.out, levels, amp=args.amp, num_workers=args.num_workers)
     except (ValueError, FileNotFoundError, OSError, RuntimeError) as e:
         print(f'robustmm: error: {e}', file=sys.stderr); return 2
+    if not is_main_process(): return 1 if res['failed'] else 0   # rank 0 reports
     with pd.option_context('display.width', 200, 'display.max_columns', 20, 'display.precision', 4):
         print(res['summary'])
-    print(f'\nwrote tables and plots to {Path(args.out).resolve()}')
+    print(f'\nwrote tables and plots to {args.out}')
     if res['failed']:
         for m, err in res['failed'].items(): print(f'robustmm: {m} failed: {err}', file=sys.stderr)
         print(f"robustmm: {len(res['failed'])} of {len(methods)} methods failed; the others' results are in {args.out}", file=sys.stderr)

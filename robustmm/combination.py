@@ -81,7 +81,9 @@ class CombinationNet(MultimodalNet):
         z, mu, sigma = self.embed_inputs(xs, mask)
         out = self.head(z)
         if not self.training: return out
-        return out, {'z': z, 'feature': z, 'mu': mu, 'sigma': sigma, 'mask': mask}
+        aux = {'z': z, 'feature': z, 'mu': mu, 'sigma': sigma, 'mask': mask}
+        if self.aux_head is not None: aux['aux_logits'] = self.aux_head(z)   # in the forward pass: DDP sees every parameter a loss uses
+        return out, aux
     def features(self, *inputs):
         "`(logits, feature)` from the combination's mean embedding (what a teacher hands to distillation)."
         xs, mask = split_inputs(inputs, self.n_modalities, self.names)

@@ -14,7 +14,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 __all__ = ['check_modalities', 'check_labels', 'all_subsets', 'subset_name', 'subset_index', 'check_mask', 'subset_mask',
            'subset_masks', 'subset_id', 'mask_ids', 'id_subset', 'sample_modality_mask', 'MissingTokens', 'apply_mask',
            'split_inputs', 'check_levels', 'Noise', 'GaussianNoise', 'SaltPepperNoise', 'gaussian_kernel1d',
-           'GaussianBlur', 'modality_generator', 'noise_for', 'corrupt']
+           'GaussianBlur', 'modality_generator', 'noise_for', 'corrupt', 'captured_notebook']
 
 # %% ../nbs/00_core.ipynb #2dd99d75
 def _mod_name(i, names=None): return f"'{names[i]}'" if names is not None else f"#{i}"
@@ -330,3 +330,10 @@ def corrupt(xs:Sequence[torch.Tensor], # One tensor per modality
         g = modality_generator(seed, batch_idx, m) if seed is not None else None
         out[m] = noise_for(noise, m)(xs[m], lv, g)
     return out
+
+# %% ../nbs/00_core.ipynb #4c9b1829
+def captured_notebook()->bool:
+    "Whether cells run without a live front end (execnb's `CaptureShell`: nbdev-test, the docs build)."
+    try: from IPython import get_ipython
+    except ImportError: return False
+    return type(get_ipython()).__name__ == 'CaptureShell'

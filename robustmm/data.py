@@ -9,7 +9,7 @@ from __future__ import annotations
 import robustmm  # first: sets the package warning filters before fastai is imported
 import random, copy, weakref
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, NamedTuple
 from collections import namedtuple
 import numpy as np, torch
 import matplotlib.pyplot as plt
@@ -19,9 +19,9 @@ from fastai.torch_core import default_device, to_device
 from .core import check_modalities, check_labels
 
 # %% auto #0
-__all__ = ['MODALITY_KINDS', 'MFEAT_VIEWS', 'MFEAT_DIMS', 'DataSplits', 'infer_kind', 'check_kind', 'MultimodalBase',
-           'MultimodalDataset', 'FileDataset', 'WrappedDataset', 'MultimodalDL', 'MultimodalDataLoaders',
-           'show_multimodal', 'tmc_test_rows', 'read_mfeat', 'stratified_split', 'load_mfeat']
+__all__ = ['MODALITY_KINDS', 'MFEAT_VIEWS', 'MFEAT_DIMS', 'infer_kind', 'check_kind', 'MultimodalBase', 'MultimodalDataset',
+           'FileDataset', 'WrappedDataset', 'MultimodalDL', 'MultimodalDataLoaders', 'show_multimodal', 'tmc_test_rows',
+           'read_mfeat', 'DataSplits', 'stratified_split', 'load_mfeat']
 
 # %% ../nbs/01_data.ipynb #25ea5f77
 MODALITY_KINDS = ('vector', 'image', 'depth', 'audio', 'video')
@@ -475,7 +475,11 @@ def read_mfeat(path=None)->tuple[dict, np.ndarray]:
     return views, y
 
 # %% ../nbs/01_data.ipynb #c00f1af7
-DataSplits = namedtuple('DataSplits', 'train valid test')
+class DataSplits(NamedTuple):
+    "The training, validation (or None) and test datasets of a split."
+    train: object
+    valid: object
+    test: object
 
 def stratified_split(y:np.ndarray, pct:float, seed:int=0)->tuple[np.ndarray, np.ndarray]:
     "Indices `(keep, held_out)` with `pct` of every class held out (rounded), seeded."

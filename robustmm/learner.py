@@ -20,11 +20,16 @@ from fastai.optimizer import Adam, Optimizer, OptimWrapper, weight_decay, averag
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.training import GradientClip
 import fastai.callback.schedule, fastai.callback.progress  # fit_one_cycle, lr_find, progress bars
+from fastai.callback.progress import ProgressCallback
+from fastprogress.fastprogress import text2html_table
+from fastcore.xml import to_xml
+from fastcore.basics import noop
 from fastai.torch_core import set_seed, find_bs
 from fastcore.foundation import L
-from .core import sample_modality_mask, subset_mask, Noise, modality_generator, check_mask, check_levels, noise_for
+from .core import sample_modality_mask, subset_mask, Noise, modality_generator, check_mask, check_levels, noise_for, captured_notebook
 from .models import fusion_model, modality_encoders
 from .metrics import MeanIoU
+from .distributed import init_distributed, distributed_device, DistributedTraining, is_main_process, rank, all_reduce
 
 # %% auto #0
 __all__ = ['ModalityDropout', 'FixedSubset', 'NoiseInjection', 'AuxOutputs', 'log_loss_part', 'LossPart', 'LossTerm',
@@ -78,7 +83,7 @@ class NoiseInjection(Callback):
         check_levels(levels)
         self.noise, self.levels, self.modalities, self.p_clean, self.append_level, self.seed = noise, torch.as_tensor(levels, dtype=torch.float), modalities, p_clean, append_level, seed
         self.active = True  # schedules (e.g. UDML's clean phase) switch the noise off and on
-    def before_fit(self): self.gen = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
+    def before_fit(self): self.gen = torch.Generator().manual_seed(self.seed + rank()) if self.seed is not None else None   # one stream per process of a launch
     def sample_levels(self, bs:int, M:int)->torch.Tensor:
         lv = self.levels[torch.randint(len(self.levels), (bs, M), generator=self.gen)]
         clean = torch.rand(bs, generator=self.gen) < self.p_clean
@@ -167,7 +172,15 @@ class LossParts(Callback):
     def after_batch(self):
         if self.training: self._epoch_parts.append(dict(self.learn.loss_parts))
     def after_epoch(self):  # convert once per epoch: no device sync per batch
-        self.history += [{k: float(v) for k, v in d.items()} for d in self._epoch_parts]; self._epoch_parts = []
+        self.history += _mean_over_processes(self._epoch_parts); self._epoch_parts = []
+
+def _mean_over_processes(parts:list)->list:
+    "Per-batch loss parts as floats, each averaged over the processes of a launch (every process logs the same)."
+    if not parts: return []
+    keys = sorted({k for d in parts for k in d})
+    t = torch.tensor([[float(d.get(k, float('nan'))) for k in keys] for d in parts], dtype=torch.float64)
+    t = all_reduce(t, 'mean')
+    return [{k: float(v) for k, v in zip(keys, row) if k in d} for d, row in zip(parts, t.tolist())]
 
 def plot_loss_parts(learn, ax=None, logy:bool=True):
     "Training curves of every logged loss component."
@@ -242,6 +255,37 @@ def fit_paper(learn, epochs:int|None=None, lr:float|None=None):
     sched = partial(paper_lr, lr, s.get('warmup', 0.), tuple(s.get('milestones', ())), s.get('gamma', 0.1))
     return learn.fit(epochs, lr, cbs=ParamScheduler({'lr': sched}))
 
+# %% ../nbs/04_learner.ipynb #85634162
+class _FinalTable:
+    "A master bar that draws nothing and shows the epoch table (HTML, as fastai in Jupyter) when training ends."
+    def __init__(self, gen, **kwargs): self.gen, self.rows = gen, []
+    def __iter__(self): yield from self.gen
+    def update(self, val): pass
+    def write(self, line, table:bool=False):
+        if table: self.rows.append(line)
+        else: print(line)
+    def on_iter_end(self):
+        if len(self.rows) > 1:
+            from IPython.display import display, HTML
+            t = text2html_table(self.rows)
+            display(HTML(t if isinstance(t, str) else to_xml(t)))   # fastprogress < 1.1 returns the HTML text
+
+class _NoBar:
+    "A progress bar that draws nothing."
+    def __init__(self, gen, **kwargs): self.gen, self.comment = gen, ''
+    def __iter__(self): yield from self.gen
+    def update(self, val): pass
+    def on_iter_end(self): pass
+
+def _captured_master_bar(gen, **kwargs): return (_FinalTable if captured_notebook() else _fastprogress_bars[0])(gen, **kwargs)
+def _captured_progress_bar(gen, **kwargs): return (_NoBar if captured_notebook() else _fastprogress_bars[1])(gen, **kwargs)
+
+# fastai's ProgressCallback looks its bars up in its module at every fit: robustmm's decide per call, so every
+# learner (robustmm's or not, with or without `no_bar` blocks) shows only the final table in a captured notebook
+if fastai.callback.progress.master_bar is not _captured_master_bar:
+    _fastprogress_bars = fastai.callback.progress.master_bar, fastai.callback.progress.progress_bar
+    fastai.callback.progress.master_bar, fastai.callback.progress.progress_bar = _captured_master_bar, _captured_progress_bar
+
 # %% ../nbs/04_learner.ipynb #887438ea
 class CrossEntropy:
     "Cross-entropy on plain tensors, for logits `(B, K)` or per-pixel logits `(B, K, H, W)`, with fastai's `activation`/`decodes`."
@@ -314,8 +358,12 @@ def mm_learner(dls, model:nn.Module, loss_func=None, metrics=None, modality_drop
         elif isinstance(modality_dropout, str): cbs.append(ModalityDropout(modality_dropout))
         else: raise ValueError(f"modality_dropout must be None, a drop probability, 'subsets', 'bernoulli' or a ModalityDropout; got {modality_dropout!r}")
     if seed is not None and hasattr(dls, 'seed'): dls.seed(seed)
-    return Learner(dls, model, loss_func=loss_func or dl, metrics=dm if metrics is None else metrics,
-                   opt_func=opt_func, lr=lr, cbs=cbs, **kwargs)
+    if init_distributed():   # one of several processes of a launch: train with DDP on this process's device
+        dls.device = distributed_device(); cbs.append(DistributedTraining())
+    learn = Learner(dls, model, loss_func=loss_func or dl, metrics=dm if metrics is None else metrics,
+                    opt_func=opt_func, lr=lr, cbs=cbs, **kwargs)
+    if not is_main_process(): learn.remove_cb(ProgressCallback); learn.logger = noop   # one process of a launch prints
+    return learn
 
 def fusion_learner(dls, fusion:str='late', # 'late', 'concat' or 'weighted'
                    encoder:str='auto', feat_dim:int=64,

@@ -21,3 +21,53 @@ def test_every_notebook_processes_for_docs(root, tmp_path):
     nbs = sorted(p.relative_to(root/'nbs') for p in (root/'nbs').rglob('*.ipynb') if '_proc' not in p.parts)
     done = {p.relative_to(cache) for p in cache.rglob('*.ipynb')}
     assert set(nbs) <= done, set(nbs) - done
+
+_MACHINE_PATH = re.compile(r'(/home/|/Users/|/work/|/tmp/|/root/|[A-Z]:\\\\)')
+_WARNING = re.compile(r'\b\w*Warning\b|\bwarnings\.warn\b')
+
+def _stored_texts(root):
+    "(notebook, output text) for every stored output of every notebook."
+    import nbformat
+    for p in sorted((root/'nbs').rglob('*.ipynb')):
+        if '_proc' in p.parts or '.ipynb_checkpoints' in p.parts: continue
+        for c in nbformat.read(p, as_version=4).cells:
+            for o in c.get('outputs', []):
+                if o.get('output_type') == 'stream': yield p.name, o.get('name'), o.get('text', '')
+                elif o.get('output_type') == 'error': yield p.name, 'error', '\n'.join(o.get('traceback', []))
+                else:
+                    for k, v in o.get('data', {}).items():
+                        if k.startswith('text/'): yield p.name, k, v if isinstance(v, str) else ''.join(v)
+
+def test_stored_outputs_are_clean(root):
+    "No machine paths, warnings, errors, stderr or progress debris in what the docs show (nor in README.md)."
+    bad = []
+    for nb, kind, text in _stored_texts(root):
+        if kind in ('stderr', 'error'): bad.append((nb, kind, text[:200]))
+        elif _MACHINE_PATH.search(text) or _WARNING.search(text): bad.append((nb, 'path or warning', text[:200]))
+        elif '\u2588' in text or '\r' in text: bad.append((nb, 'progress bar', text[:120]))
+    readme = (root/'README.md').read_text()
+    assert not _MACHINE_PATH.search(readme) and not _WARNING.search(readme), 'README.md'
+    assert not bad, bad
+
+def test_every_public_function_and_class_is_indexed(root):
+    "Every function and class a module defines and exports is in `_modidx.py`, so the docs link it."
+    import importlib, inspect, pkgutil, robustmm
+    from robustmm._modidx import d
+    missing = []
+    for m in pkgutil.walk_packages(robustmm.__path__, 'robustmm.'):
+        if m.name.rsplit('.', 1)[-1].startswith('_'): continue
+        mod = importlib.import_module(m.name)
+        for name in getattr(mod, '__all__', []):
+            obj = getattr(mod, name)
+            if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == m.name and f'{m.name}.{name}' not in d['syms'].get(m.name, {}):
+                missing.append(f'{m.name}.{name}')
+    assert not missing, missing
+
+def test_tutorials_and_interactive_notebooks(root):
+    "At least six tutorials, and at least four notebooks with an ipywidgets explorer."
+    import nbformat
+    tutorials = sorted((root/'nbs/tutorials').glob('*.ipynb'))
+    assert len(tutorials) >= 6, tutorials
+    def uses_widgets(p): return any(c.cell_type == 'code' and ('_widget(' in c.source or 'ipywidgets' in c.source) for c in nbformat.read(p, as_version=4).cells)
+    widgets = [p.name for p in sorted((root/'nbs').rglob('*.ipynb')) if '_proc' not in p.parts and uses_widgets(p)]
+    assert len(widgets) >= 4, widgets

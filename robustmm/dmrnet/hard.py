@@ -10,6 +10,7 @@ from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
 from ..core import all_subsets, subset_index, subset_masks, subset_name, subset_id, mask_ids
+from ..distributed import all_reduce
 from ..learner import LossTerm, check_point, epochs_or_fraction, selected_mean
 import pandas as pd
 
@@ -81,11 +82,12 @@ class HardCombinationRegularizer(LossTerm):
             self.state.accumulate(ids, v.float())
             return torch.zeros((), device=mask.device)
         sel = self.state.selected[ids]
-        logits = self.model.aux_head(aux['z']) if self.aux_head else self.pred
+        logits = aux['aux_logits'] if self.aux_head else self.pred
         return selected_mean(self._per_sample_ce(logits), sel, self.norm)
     def after_epoch(self):
         trained, self._trained = self._trained, False
         if not trained or self._selected or (self.epoch + 1) < max(1, round(epochs_or_fraction(self.warmup, self.n_epoch))): return
+        self.state.stats.copy_(all_reduce(self.state.stats))   # in a launch: every process's warm-up rows, so all choose the same set
         self.state.select(select_hard(self.scores, self.rule, self.k)); self._selected = True
     @property
     def scores(self)->dict:

@@ -7,13 +7,17 @@ Docs: https://robustmm.github.io/robustmm/mmanet.distill.html.md"""
 # %% ../../nbs/40_mmanet.distill.ipynb #53389dd1
 from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
+import numpy as np, pandas as pd
+import matplotlib.pyplot as plt
+from ..evaluate import explorer
 from fastai.callback.core import Callback
 from ..learner import LossTerm, check_point
 from ..distill import Teacher
 _all_ = ['Teacher']   # the shared frozen-teacher callback, re-exported for `from robustmm.mmanet import *`
 
 # %% auto #0
-__all__ = ['SoftTargetKD', 'teacher_entropy_weights', 'normalised_gram', 'mad_loss', 'MarginAwareDistillation', 'Teacher']
+__all__ = ['SoftTargetKD', 'teacher_entropy_weights', 'normalised_gram', 'mad_loss', 'MarginAwareDistillation',
+           'mad_weight_vs_margin', 'show_mad_weights', 'mad_weight_widget', 'Teacher']
 
 # %% ../../nbs/40_mmanet.distill.ipynb #4585b600
 class SoftTargetKD(LossTerm):
@@ -62,3 +66,32 @@ class MarginAwareDistillation(LossTerm):
         started = self.epoch >= self.start if isinstance(self.start, int) else self.pct_train >= self.start
         if not started: return torch.zeros((), device=tf.device)
         return mad_loss(aux['feature'], tf, self.learn.teacher_logits, self.weighting, self.axis)
+
+# %% ../../nbs/40_mmanet.distill.ipynb #8209334f
+def mad_weight_vs_margin(gaps, # Logit gaps (top class minus the others) of the varied sample
+                         others:float=4., # The logit gap of every other sample in the batch
+                         n_classes:int=10, batch:int=32)->pd.DataFrame:
+    "The varied sample's teacher margin (top-2 probability difference) and its MAD entropy weight relative to uniform (x batch size)."
+    rows = []
+    for g in gaps:
+        logits = torch.zeros(batch, n_classes); logits[:, 0] = others; logits[0, 0] = float(g)
+        p = logits[0].softmax(0).topk(2).values
+        rows.append({'gap': float(g), 'margin': float(p[0] - p[1]), 'relative_weight': float(teacher_entropy_weights(logits)[0]*batch)})
+    return pd.DataFrame(rows)
+
+def show_mad_weights(others:float=4., n_classes:int=10, batch:int=32, ax=None):
+    "The curve of `mad_weight_vs_margin` over gaps 0-12."
+    df = mad_weight_vs_margin(np.linspace(0, 12, 49), others, n_classes, batch)
+    ax = ax or plt.subplots(figsize=(4.5, 3))[1]
+    ax.plot(df.margin, df.relative_weight, marker='o', ms=2); ax.axhline(1, color='k', lw=.6, ls=':')
+    ax.set_xlabel("teacher margin of the sample (p1 - p2)"); ax.set_ylabel('MAD weight x batch size')
+    ax.set_title(f'others at gap {others:g}, {n_classes} classes, batch {batch}', fontsize=9)
+    return df
+
+def mad_weight_widget():
+    "Sliders for the rest of the batch (its logit gap), the number of classes and the batch size (JupyterLab)."
+    import ipywidgets as W
+    def draw(others, n_classes, batch): show_mad_weights(others, n_classes, batch)
+    return explorer(draw, others=W.FloatSlider(value=4., min=0., max=12., step=0.5, description='others gap'),
+                         n_classes=W.IntSlider(value=10, min=2, max=100, description='classes'),
+                         batch=W.IntSlider(value=32, min=2, max=256, description='batch'))

@@ -11,6 +11,7 @@ import pandas as pd
 from fastai.callback.core import Callback
 from ..core import subset_mask
 from ..evaluate import main_output
+from ..distributed import all_reduce
 
 # %% auto #0
 __all__ = ['logit_l1_dependence', 'dropout_dependence', 'modality_dependence', 'DependenceTracker', 'DependenceUpdate']
@@ -87,4 +88,4 @@ class DependenceUpdate(Callback):
         else:
             M = self.model.n_modalities
             d = dropout_dependence(self.model, self.xb[:M], self.yb[0], self.measure).clamp_min(0) + 1e-3  # floor: a redundant modality keeps a finite weight
-        tracker.update(d)
+        tracker.update(all_reduce(d, 'mean'))   # in a launch: the measurement of the global batch, so every process holds the same weights
