@@ -6,6 +6,7 @@ Docs: https://robustmm.github.io/robustmm/combination.html.md"""
 
 # %% ../nbs/06_combination.ipynb #624ee341
 from __future__ import annotations
+import robustmm  # first: sets the package warning filters before fastai is imported
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.torch_core import set_seed

@@ -227,11 +227,13 @@ def _levels(level, x:torch.Tensor)->torch.Tensor:
     if not bool(((lv >= 0) & torch.isfinite(lv)).all()): raise ValueError("noise levels must be finite numbers >= 0 (got NaN, inf or a negative level)")
     return lv
 
+# seeded noise is drawn on the generator's device: a generator on the batch's device (`modality_generator(...,
+# device=x.device)`) draws on the GPU without a host copy; a CPU generator draws on the CPU (same numbers as ever)
 def _randn_like(x, generator):
-    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device='cpu').to(x.device) if generator is not None else torch.randn_like(x)
+    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=generator.device).to(x.device) if generator is not None else torch.randn_like(x)
 
 def _rand_like(x, generator):
-    return torch.rand(x.shape, generator=generator, dtype=x.dtype, device='cpu').to(x.device) if generator is not None else torch.rand_like(x)
+    return torch.rand(x.shape, generator=generator, dtype=x.dtype, device=generator.device).to(x.device) if generator is not None else torch.rand_like(x)
 
 class Noise:
     "Base class of a noise protocol: `noise(x, level, generator)` corrupts `x` (batch first) with per-sample `level`."
@@ -302,11 +304,11 @@ class GaussianBlur(Noise):
         return out
 
 # %% ../nbs/00_core.ipynb #73eead8c
-def modality_generator(seed:int, *keys:int)->torch.Generator:
-    "A CPU generator seeded from `seed` and integer keys (batch index, modality...), for reproducible noise."
+def modality_generator(seed:int, *keys:int, device=None)->torch.Generator:
+    "A generator on `device` (default CPU) seeded from `seed` and integer keys (batch index, modality...): the same noise for the same seed on one device."
     s = seed
     for k in keys: s = (s*1_000_003 + int(k) + 1) % (2**63 - 1)
-    return torch.Generator().manual_seed(s)
+    return torch.Generator(device=device or 'cpu').manual_seed(s)
 
 def noise_for(noise, m:int)->Noise:
     "Modality `m`'s protocol: `noise` itself, or its m-th entry when a list gives one protocol per modality."
@@ -327,7 +329,7 @@ def corrupt(xs:Sequence[torch.Tensor], # One tensor per modality
     out = list(xs)
     for m in mods:
         lv = level[m] if isinstance(level, dict) else level
-        g = modality_generator(seed, batch_idx, m) if seed is not None else None
+        g = modality_generator(seed, batch_idx, m, device=xs[m].device) if seed is not None else None
         out[m] = noise_for(noise, m)(xs[m], lv, g)
     return out
 

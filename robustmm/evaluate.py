@@ -172,7 +172,7 @@ def evaluate_noise(model, dl=None,
             for s in sets:
                 for l in levels:
                     if l == 0.: cms[s, l] += clean_cm; continue
-                    noisy = {m: noise_for(noise, m)(xs[m], l, modality_generator(seed, bi, m)) for m in s}
+                    noisy = {m: noise_for(noise, m)(xs[m], l, modality_generator(seed, bi, m, device=xs[m].device)) for m in s}
                     if hit is not None: noisy = {m: torch.where(_expand_mask(hit, xn).bool(), xn, xs[m]) for m, xn in noisy.items()}
                     if whole: out = run_whole([noisy.get(i, xs[i]) for i in range(M)], bmask)
                     else:

@@ -83,7 +83,15 @@ class NoiseInjection(Callback):
         check_levels(levels)
         self.noise, self.levels, self.modalities, self.p_clean, self.append_level, self.seed = noise, torch.as_tensor(levels, dtype=torch.float), modalities, p_clean, append_level, seed
         self.active = True  # schedules (e.g. UDML's clean phase) switch the noise off and on
-    def before_fit(self): self.gen = torch.Generator().manual_seed(self.seed + rank()) if self.seed is not None else None   # one stream per process of a launch
+    def before_fit(self):   # one stream per process of a launch
+        self.gen = torch.Generator().manual_seed(self.seed + rank()) if self.seed is not None else None
+        self._device_gen = None
+    def noise_generator(self, device:torch.device):
+        "The generator the noise is drawn from: on the CPU the level stream itself; on a GPU one on that device (no host copy of the noise)."
+        if self.gen is None or device.type == 'cpu': return self.gen
+        if self._device_gen is None or self._device_gen.device != device:
+            self._device_gen = torch.Generator(device=device).manual_seed(self.seed + rank())
+        return self._device_gen
     def sample_levels(self, bs:int, M:int)->torch.Tensor:
         lv = self.levels[torch.randint(len(self.levels), (bs, M), generator=self.gen)]
         clean = torch.rand(bs, generator=self.gen) < self.p_clean
@@ -97,7 +105,7 @@ class NoiseInjection(Callback):
         bs = find_bs(self.xb)
         lv = self.sample_levels(bs, M) if (self.training and self.active) else torch.zeros(bs, M)
         for m in range(M):
-            if (lv[:, m] > 0).any(): xs[m] = noise_for(self.noise, m)(xs[m], lv[:, m].to(xs[m].device), self.gen)
+            if (lv[:, m] > 0).any(): xs[m] = noise_for(self.noise, m)(xs[m], lv[:, m].to(xs[m].device), self.noise_generator(xs[m].device))
         lv = lv.to(xs[0].device)
         self.learn.noise_level = lv
         self.learn.xb = (*xs, *self.xb[M:])

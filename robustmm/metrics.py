@@ -6,6 +6,7 @@ Docs: https://robustmm.github.io/robustmm/metrics.html.md"""
 
 # %% ../nbs/03_metrics.ipynb #d5d8f8da
 from __future__ import annotations
+import robustmm  # first: sets the package warning filters before fastai is imported
 import torch
 from fastai.learner import Metric
 

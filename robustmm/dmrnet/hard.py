@@ -6,6 +6,7 @@ Docs: https://robustmm.github.io/robustmm/dmrnet.hard.html.md"""
 
 # %% ../../nbs/21_dmrnet.hard.ipynb #42ac5b4a
 from __future__ import annotations
+import robustmm  # first: sets the package warning filters before fastai is imported
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback

@@ -6,6 +6,7 @@ Docs: https://robustmm.github.io/robustmm/dmrnet.html.md"""
 
 # %% ../../nbs/22_dmrnet.ipynb #8542b439
 from __future__ import annotations
+import robustmm  # first: sets the package warning filters before fastai is imported
 from functools import partial
 from fastai.optimizer import SGD
 from .model import *

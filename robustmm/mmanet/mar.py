@@ -6,6 +6,7 @@ Docs: https://robustmm.github.io/robustmm/mmanet.mar.html.md"""
 
 # %% ../../nbs/41_mmanet.mar.ipynb #7acdf414
 from __future__ import annotations
+import robustmm  # first: sets the package warning filters before fastai is imported
 import itertools, copy
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F

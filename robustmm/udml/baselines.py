@@ -6,6 +6,7 @@ Docs: https://robustmm.github.io/robustmm/udml.baselines.html.md"""
 
 # %% ../../nbs/10_udml.baselines.ipynb #261d5aa0
 from __future__ import annotations
+import robustmm  # first: sets the package warning filters before fastai is imported
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.callback.core import Callback
@@ -124,7 +125,7 @@ def confidence_vs_level(model, dl, modality:int, levels:Sequence[float], noise=N
         cs, ws = [], []
         for bi, b in enumerate(dl):
             xs = [x.to(dev) for x in b[:M]]
-            xs[modality] = noise_for(noise, modality)(xs[modality], lv, modality_generator(seed, bi, modality))
+            xs[modality] = noise_for(noise, modality)(xs[modality], lv, modality_generator(seed, bi, modality, device=xs[modality].device))
             uni = model.fusion.unimodal(model.encode(*xs))
             cs.append(confidence_score(uni[modality], score)); ws.append(model.fusion.weights(uni)[:, modality])
         rows.append({'level': lv, 'confidence': torch.cat(cs).mean().item(), 'weight': torch.cat(ws).mean().item()})

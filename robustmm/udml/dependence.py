@@ -6,6 +6,7 @@ Docs: https://robustmm.github.io/robustmm/udml.dependence.html.md"""
 
 # %% ../../nbs/12_udml.dependence.ipynb #8587b966
 from __future__ import annotations
+import robustmm  # first: sets the package warning filters before fastai is imported
 import torch, torch.nn as nn, torch.nn.functional as F
 import pandas as pd
 from fastai.callback.core import Callback

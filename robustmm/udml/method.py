@@ -6,6 +6,7 @@ Docs: https://robustmm.github.io/robustmm/udml.html.md"""
 
 # %% ../../nbs/13_udml.ipynb #6c0bff9f
 from __future__ import annotations
+import robustmm  # first: sets the package warning filters before fastai is imported
 from functools import partial
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
