@@ -57,14 +57,12 @@ def distributed_device()->torch.device:
     return torch.device('cpu')
 
 # %% ../nbs/03b_distributed.ipynb #b611559d
-def _comm_device(): return distributed_device()
-
 @torch.no_grad()
 def all_reduce(t:torch.Tensor, op:str='sum')->torch.Tensor:
     "Sum (`op='sum'`) or mean (`'mean'`) of `t` over the processes, on `t`'s device and dtype; `t` itself in one process."
     if op not in ('sum', 'mean'): raise ValueError(f"op must be 'sum' or 'mean', got {op!r}")
     if not is_distributed(): return t
-    x = t.detach().to(_comm_device(), torch.float64 if t.is_floating_point() else torch.long, copy=True)
+    x = t.detach().to(distributed_device(), torch.float64 if t.is_floating_point() else torch.long, copy=True)
     dist.all_reduce(x)
     if op == 'mean': x = x/world_size()
     return x.to(t.device, t.dtype)
@@ -72,8 +70,8 @@ def all_reduce(t:torch.Tensor, op:str='sum')->torch.Tensor:
 def broadcast_list(xs:list, src:int=0)->list:
     "The integer list `xs` of process `src`, in every process."
     if not is_distributed(): return list(xs)
-    n = torch.tensor([len(xs)], device=_comm_device()); dist.broadcast(n, src)
-    t = torch.tensor(list(xs), dtype=torch.long, device=_comm_device()) if rank() == src else torch.empty(int(n), dtype=torch.long, device=_comm_device())
+    n = torch.tensor([len(xs)], device=distributed_device()); dist.broadcast(n, src)
+    t = torch.tensor(list(xs), dtype=torch.long, device=distributed_device()) if rank() == src else torch.empty(int(n), dtype=torch.long, device=distributed_device())
     dist.broadcast(t, src)
     return t.cpu().tolist()
 

@@ -16,8 +16,9 @@ from .models import repeat_batch, stacked_subset_outputs, subset_output_chunks
 
 # %% auto #0
 __all__ = ['main_output', 'subset_confusions', 'evaluate_subsets', 'evaluate_noise', 'random_presence', 'evaluate_presence',
-           'relative_robustness', 'effective_robustness', 'mean_std', 'paired_difference', 'plot_subsets', 'plot_noise',
-           'predict_with_presence', 'show_presence', 'explorer', 'presence_widget', 'subsets_widget']
+           'relative_robustness', 'effective_robustness', 'mean_std', 'paired_difference', 'paired_table',
+           'plot_subsets', 'plot_noise', 'predict_with_presence', 'show_presence', 'explorer', 'presence_widget',
+           'subsets_widget']
 
 # %% ../nbs/05_evaluate.ipynb #8fba1c03
 def main_output(out):
@@ -251,6 +252,14 @@ def paired_difference(a, b, conf:float=0.95)->dict:
     if d.ndim != 1 or len(d) < 2: raise ValueError(f"need at least two paired values (one per seed), got {len(d)}")
     h = stats.t.ppf((1 + conf)/2, len(d) - 1)*d.std(ddof=1)/np.sqrt(len(d))
     return dict(diff=d.mean(), lo=d.mean() - h, hi=d.mean() + h, n=len(d))
+
+def paired_table(per_seed:pd.DataFrame, # One row per seed, one column per model
+                 pairs, # [(a, b), ...]: each row of the result is a - b
+                 n_test:int|None=None)->pd.DataFrame: # Test samples: adds `rows`, the difference in samples (accuracy-like metrics only)
+    "`paired_difference` for several pairs of columns: `diff`, `lo`, `hi`, `n` (and `rows`), one row per pair, rounded."
+    out = pd.DataFrame({f'{a} - {b}': paired_difference(per_seed[a], per_seed[b]) for a, b in pairs}).T
+    if n_test is not None: out['rows'] = out['diff']*n_test
+    return out.round(4)
 
 # %% ../nbs/05_evaluate.ipynb #21443c99
 def _as_dict(results): return results if isinstance(results, dict) else {'': results}
