@@ -49,7 +49,9 @@ def init_distributed()->bool:
     return True
 
 def _leave_process_group():
-    if dist.is_initialized(): dist.destroy_process_group()
+    if not dist.is_initialized(): return
+    dist.barrier()   # leave together: a process that tears the group down while another is still in it can abort both
+    dist.destroy_process_group()
 
 def distributed_device()->torch.device:
     "The device of this process: its own GPU (`LOCAL_RANK`) under nccl, else the CPU."
