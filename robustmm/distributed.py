@@ -7,7 +7,7 @@ Docs: https://robustmm.github.io/robustmm/distributed.html.md"""
 # %% ../nbs/03b_distributed.ipynb #17a9457c
 from __future__ import annotations
 import robustmm  # first: sets the package warning filters before fastai is imported
-import os, inspect, atexit
+import os, inspect, atexit, gc
 import torch, torch.nn as nn, torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from fastai.callback.core import Callback
@@ -50,6 +50,7 @@ def init_distributed()->bool:
 
 def _leave_process_group():
     if not dist.is_initialized(): return
+    gc.collect()     # free what still uses the group (DDP reducers in reference cycles) while the group exists
     dist.barrier()   # leave together: a process that tears the group down while another is still in it can abort both
     dist.destroy_process_group()
 
