@@ -36,6 +36,7 @@ def mel_filterbank(n_freqs:int, n_mels:int, sr:int, fmin:float=0., fmax:float|No
     lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     return torch.tensor(np.clip(np.minimum((freqs - lo)/(mid - lo), (hi - freqs)/(hi - mid)), 0, None), dtype=torch.float32)
 
+# %% ../nbs/01e_avdigits.ipynb #349b2287
 def stretched_log_mel(wave:np.ndarray, sr:int=8000, n_mels:int=32, frames:int=32, n_fft:int=256, hop:int=64,
                       standardize:bool=True)->torch.Tensor:
     "Log-mel spectrogram of a clip, stretched (linear interpolation in time) to `frames` frames, z-scored unless `standardize=False`: `(1, n_mels, frames)`."
@@ -59,6 +60,7 @@ def read_fsdd(root)->list[tuple[Path, int, str, int]]:
     if not rows: raise ValueError(f"no .wav files in {root}")
     return rows
 
+# %% ../nbs/01e_avdigits.ipynb #53d21bbc
 def remove_leading_energy(x:np.ndarray, fit_rows:np.ndarray, energy:float)->tuple[np.ndarray, int]:
     "`(x without its leading principal components, k)`: the k components (fitted on `fit_rows`) carrying `energy` of the variance are projected out."
     if not 0 <= energy < 1: raise ValueError(f"energy must lie in [0, 1), got {energy}")
@@ -77,6 +79,7 @@ def _image_pools(y:np.ndarray, per_digit=AVDIGITS_IMAGES_PER_DIGIT, seed:int=0)-
         for split, n in zip(pools, per_digit): pools[split] += list(rows[lo:lo + n]); lo += n
     return {k: np.array(sorted(v)) for k, v in pools.items()}
 
+# %% ../nbs/01e_avdigits.ipynb #7f2db926
 def _pair_by_label(digits:np.ndarray, pool:np.ndarray, pool_y:np.ndarray, rng)->np.ndarray:
     "An image row of the same digit for every recording, cycling through reshuffled copies of the pool (each image used as evenly as possible)."
     out = np.empty(len(digits), int)
@@ -86,6 +89,7 @@ def _pair_by_label(digits:np.ndarray, pool:np.ndarray, pool_y:np.ndarray, rng)->
         out[recs] = cycles[:len(recs)]
     return out
 
+# %% ../nbs/01e_avdigits.ipynb #3ace921e
 def avdigits_split(speaker:np.ndarray, index:np.ndarray)->np.ndarray:
     "'train' / 'valid' / 'test' per recording: test speakers held out, the first recordings of the others validate."
     return np.where(np.isin(speaker, AVDIGITS_TEST_SPEAKERS), 'test', np.where(index < AVDIGITS_VALID_INDICES, 'valid', 'train'))
@@ -100,6 +104,7 @@ def write_npz(dest, arrays:dict):
             buf = io.BytesIO(); np.lib.format.write_array(buf, np.asanyarray(v), allow_pickle=False)
             z.writestr(zipfile.ZipInfo(f'{k}.npy', date_time=(1980, 1, 1, 0, 0, 0)), buf.getvalue(), zipfile.ZIP_DEFLATED)
 
+# %% ../nbs/01e_avdigits.ipynb #7068a8c4
 def build_avdigits(fsdd_root, # The FSDD `recordings` folder
                    dest=None, # Write the `.npz` here (None: only return the arrays)
                    energy_removed:float=AVDIGITS_ENERGY_REMOVED, seed:int=0)->dict:
@@ -129,6 +134,7 @@ def _avdigits_path(path=None)->Path:
     import robustmm
     return Path(robustmm.__file__).parent/'assets'/'avdigits'/'avdigits.npz'
 
+# %% ../nbs/01e_avdigits.ipynb #a8a24ba9
 def load_avdigits(path=None, # An `.npz` from `build_avdigits` (default: the copy shipped with robustmm)
                  )->DataSplits:
     "AV-digits as `DataSplits(train, valid, test)`: `image` (1, 16, 16) and `audio` (1, 32, 32), 10 digits."

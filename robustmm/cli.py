@@ -50,6 +50,8 @@ def _mmanet(dls, seed, epochs:int=10, lr:float=3e-3):
     t = teacher_learner(dls, seed=seed)
     with t.no_bar(), t.no_logging(): t.fit_one_cycle(epochs, lr)
     return mmanet_learner(dls, t.model, seed=seed)
+
+# %% ../nbs/70_cli.ipynb #82feec1e
 def _onestage(dls, seed, epochs:int=10, lr:float=3e-3):
     "One-stage distillation is a privileged-modality method: the first modality is available, the others privileged (seen by its teacher only)."
     t = privileged_teacher(dls, list(range(1, dls.n_modalities)), epochs, lr, seed)
@@ -59,6 +61,7 @@ DEFAULT_METHODS = ('late', 'concat', 'late+dropout', 'dynamic', 'udml', 'common_
 
 READERS = {'cremad': load_cremad, 'av-folder': load_av_folder, 'nyuv2': load_nyuv2, 'casia-surf': load_casia_surf}
 
+# %% ../nbs/70_cli.ipynb #b44a2045
 def _with_valid(d:DataSplits, seed:int, valid_pct:float=0.1)->DataSplits:
     "Carve a stratified, seeded validation split from train when the data has none."
     if d.valid is not None and len(d.valid): return d
@@ -67,11 +70,13 @@ def _with_valid(d:DataSplits, seed:int, valid_pct:float=0.1)->DataSplits:
 
 NOISE_TRAINED = ('dynamic', 'udml')   # methods trained on noisy data: they train with the dataset's protocol
 
+# %% ../nbs/70_cli.ipynb #2a6e3206
 def bench_noise(dataset:str)->tuple:
     "`(noise protocol, default test levels, training kwargs)` for `--dataset`: UDML's code levels per modality on AV-digits, Gaussian in data units elsewhere."
     if dataset == 'avdigits': return avdigits_noise(), (0., 2., 4., 6., 8., 11.), dict(noise=avdigits_noise(), levels=AVDIGITS_LEVELS)
     return GaussianNoise(), (0., 0.5, 1., 2., 4., 8.), {}
 
+# %% ../nbs/70_cli.ipynb #e4ce2b3c
 def bench_data(dataset:str, seed:int=0)->DataSplits:
     """Train / valid / test splits for `--dataset`: 'mfeat', 'avdigits', 'synthetic', a folder with the mfeat files, a `.npz`
     of arrays, a `.csv` manifest of files, or `READER:PATH` with READER in cremad, av-folder, nyuv2, casia-surf."""
@@ -99,6 +104,7 @@ def _tables(summary, subsets, noise, metric)->dict:
     if noise: res['noise'] = pd.concat([v.assign(method=k) for k, v in noise.items()])
     return res
 
+# %% ../nbs/70_cli.ipynb #fee90b54
 def _write(out:Path, res:dict, failed:dict, meta:dict):
     "Write every table so far (called after each method: a later failure, or a full disk, loses nothing already done)."
     res['summary'].to_csv(out/'summary.csv')
@@ -107,6 +113,7 @@ def _write(out:Path, res:dict, failed:dict, meta:dict):
     (out/'results.json').write_text(json.dumps({'meta': meta, 'summary': res['summary'].reset_index().to_dict('records'), 'failed': failed},
                                                indent=1, default=float))
 
+# %% ../nbs/70_cli.ipynb #f459cd21
 def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', epochs:int=10, seed:int=0,
               device=None, out='bench_out', levels=None, lr:float=3e-3, bs:int=64,
               quiet:bool=False, amp:bool|None=None,
@@ -195,6 +202,7 @@ def _parser():
     b.add_argument('--quick', action='store_true', help='smoke run: 2 epochs, 2 methods, 3 noise levels')
     return p
 
+# %% ../nbs/70_cli.ipynb #ae509e80
 def main(argv=None):
     "Entry point of the `robustmm` console script: exit 0, 1 when a method failed (the others' results are kept), 2 on bad input."
     args = _parser().parse_args(argv)
@@ -221,4 +229,5 @@ def main(argv=None):
         return 1
     return 0
 
+# %% ../nbs/70_cli.ipynb #039879fa
 def _console(): sys.exit(main())

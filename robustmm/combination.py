@@ -28,6 +28,7 @@ class PointEmbedding(nn.Module):
         self.net = nn.Sequential(nn.Conv2d(in_dim, out_dim, 1), nn.BatchNorm2d(out_dim)) if conv else nn.Sequential(nn.Linear(in_dim, out_dim), nn.BatchNorm1d(out_dim))
     def forward(self, f): z = self.net(f); return z, z, None
 
+# %% ../nbs/06_combination.ipynb #43780050
 class CombinationNet(MultimodalNet):
     "Encoders -> masked concatenation (or fusion at every encoder level) -> one embedding of the combination (probabilistic or point) -> head."
     def __init__(self, encoders:Sequence[nn.Module], n_classes:int, names=None,
@@ -91,6 +92,7 @@ class CombinationNet(MultimodalNet):
         _, mu, _ = self.embed_inputs(xs, mask)
         return self.head(mu), mu
 
+# %% ../nbs/06_combination.ipynb #ef74391c
 class EmbeddingKL(LossTerm):
     "KL(N(mu, sigma^2) || N(0, I)) of the combination embedding, summed over its elements (or averaged), mean over the batch."
     name = 'kl'

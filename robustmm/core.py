@@ -74,6 +74,7 @@ def subset_name(subset:Sequence[int], names:Sequence[str]|None=None, sep:str='+'
     "Readable name of a subset, e.g. `'rgb+depth'`."
     return sep.join(str(names[i]) if names is not None else str(i) for i in subset)
 
+# %% ../nbs/00_core.ipynb #e655b2c9
 def subset_index(subset, names:Sequence[str]|None=None, n_modalities:int|None=None)->tuple[int, ...]:
     "Normalise a subset given by indices, names, or a `'a+b'` string into a sorted tuple of indices."
     if isinstance(subset, str): subset = subset.split('+') if subset else []
@@ -106,6 +107,7 @@ def check_mask(mask:torch.Tensor, n_modalities:int|None=None, batch_size:int|Non
                          "at least one modality must be present")
     return mask
 
+# %% ../nbs/00_core.ipynb #896a728a
 def subset_mask(subset, batch_size:int, n_modalities:int, device=None, names=None)->torch.Tensor:
     "The `(batch_size, n_modalities)` presence mask in which exactly the modalities of `subset` are present."
     idx = subset_index(subset, names, n_modalities)
@@ -113,6 +115,7 @@ def subset_mask(subset, batch_size:int, n_modalities:int, device=None, names=Non
     m[:, list(idx)] = True
     return m
 
+# %% ../nbs/00_core.ipynb #0f0053fd
 @functools.lru_cache(maxsize=16)
 def _all_subset_table(n_modalities:int)->torch.Tensor:
     "The table of every non-empty subset, built once per M (rebuilding it each batch cost 15 ms at M = 10); never modified in place."
@@ -121,6 +124,7 @@ def _all_subset_table(n_modalities:int)->torch.Tensor:
     for r, s in enumerate(subsets): m[r, list(s)] = True
     return m
 
+# %% ../nbs/00_core.ipynb #b0291577
 def subset_masks(n_modalities:int, subsets=None, device=None)->torch.Tensor:
     "`(S, M)` boolean matrix, one row per subset (default: `all_subsets(n_modalities)`)."
     if subsets is None: return _all_subset_table(n_modalities).to(device=device, copy=True)   # a copy: callers may write to it
@@ -134,10 +138,12 @@ def subset_id(subset:Sequence[int])->int:
     "The combination id of a subset of modality indices: its bit pattern (`(0, 2)` -> 5)."
     return sum(2**int(i) for i in subset)
 
+# %% ../nbs/00_core.ipynb #1aa385f5
 def mask_ids(mask:torch.Tensor)->torch.Tensor:
     "The combination id of each row of a `(B, M)` presence mask, on the mask's device."
     return (mask.long()*(2**torch.arange(mask.shape[1], device=mask.device))).sum(1)
 
+# %% ../nbs/00_core.ipynb #46362ee7
 def id_subset(i:int, n_modalities:int)->tuple[int, ...]:
     "The subset of modality indices with combination id `i`."
     return tuple(m for m in range(n_modalities) if (int(i) >> m) & 1)
@@ -178,6 +184,7 @@ class MissingTokens(nn.Module):
         self.tokens = nn.ParameterList([nn.Parameter(torch.randn(*s)*init_std) for s in shapes])
     def forward(self, i:int, x:torch.Tensor)->torch.Tensor: return self.tokens[i].expand_as(x)
 
+# %% ../nbs/00_core.ipynb #6c008056
 def apply_mask(feats:Sequence[torch.Tensor], # One feature tensor per modality, batch first
                mask:torch.Tensor|None, # (B, M) presence mask; None means everything is present
                missing:MissingTokens|None=None, # Learned stand-ins; None means zeros
@@ -219,6 +226,7 @@ def check_levels(levels, name:str='levels')->list[float]:
     if bad: raise ValueError(f"{name} must be finite numbers >= 0, got {bad}")
     return lv
 
+# %% ../nbs/00_core.ipynb #5e217da8
 def _levels(level, x:torch.Tensor)->torch.Tensor:
     "Per-sample levels as a float tensor of shape (B,) on x's device"
     lv = torch.as_tensor(level, dtype=torch.float32, device=x.device)
@@ -227,6 +235,7 @@ def _levels(level, x:torch.Tensor)->torch.Tensor:
     if not bool(((lv >= 0) & torch.isfinite(lv)).all()): raise ValueError("noise levels must be finite numbers >= 0 (got NaN, inf or a negative level)")
     return lv
 
+# %% ../nbs/00_core.ipynb #4c6077f3
 # seeded noise is drawn on the generator's device: a generator on the batch's device (`modality_generator(...,
 # device=x.device)`) draws on the GPU without a host copy; a CPU generator draws on the CPU (same numbers as ever)
 def _randn_like(x, generator):
@@ -245,6 +254,7 @@ class Noise:
     def corrupt(self, x, lv, generator): raise NotImplementedError
     def __repr__(self): return f"{type(self).__name__}({', '.join(f'{k}={v}' for k, v in vars(self).items())})"
 
+# %% ../nbs/00_core.ipynb #72ed8c7f
 class GaussianNoise(Noise):
     "Additive zero-mean Gaussian noise with standard deviation `scale*level**power` (data units; default: the level itself)."
     name = 'gaussian'
@@ -261,6 +271,7 @@ class GaussianNoise(Noise):
             out = torch.where(_expand_mask(lv >= self.replace_at, x).bool(), s*eps, out)
         return out.clamp(*self.clip) if self.clip is not None else out
 
+# %% ../nbs/00_core.ipynb #68b419ff
 class SaltPepperNoise(Noise):
     "Replace a fraction `level` (or `level` percent) of the entries, half by `low`, half by `high` (default: each sample's min / max)."
     name = 'salt_pepper'
@@ -278,6 +289,7 @@ class SaltPepperNoise(Noise):
         val = torch.where(v < 0.5, _expand_mask(lo, x), _expand_mask(hi, x))
         return torch.where(hit, val, x)
 
+# %% ../nbs/00_core.ipynb #7c7dba76
 def gaussian_kernel1d(sigma:float, truncate:float=3.0)->torch.Tensor:
     "Normalised 1-D Gaussian kernel with radius ceil(truncate*sigma)."
     r = max(int(math.ceil(truncate*sigma)), 1)
@@ -285,6 +297,7 @@ def gaussian_kernel1d(sigma:float, truncate:float=3.0)->torch.Tensor:
     k = torch.exp(-0.5*(t/sigma)**2)
     return k/k.sum()
 
+# %% ../nbs/00_core.ipynb #ac93ebd3
 class GaussianBlur(Noise):
     "Gaussian blur of images `(B, C, H, W)` with standard deviation `level` pixels (reflect padding)."
     name = 'blur'
@@ -310,6 +323,7 @@ def modality_generator(seed:int, *keys:int, device=None)->torch.Generator:
     for k in keys: s = (s*1_000_003 + int(k) + 1) % (2**63 - 1)
     return torch.Generator(device=device or 'cpu').manual_seed(s)
 
+# %% ../nbs/00_core.ipynb #f816414b
 def noise_for(noise, m:int)->Noise:
     "Modality `m`'s protocol: `noise` itself, or its m-th entry when a list gives one protocol per modality."
     if isinstance(noise, (list, tuple)):
@@ -317,6 +331,7 @@ def noise_for(noise, m:int)->Noise:
         return noise[m]
     return noise
 
+# %% ../nbs/00_core.ipynb #a79677f5
 def corrupt(xs:Sequence[torch.Tensor], # One tensor per modality
             noise:Noise, # The noise protocol, or a list with one per modality
             level, # A number, or (B,) per-sample levels, or a dict {modality index: level}

@@ -34,6 +34,7 @@ def infer_kind(shape:Sequence[int])->str:
         raise ValueError(f"cannot infer a modality kind from per-sample shape {tuple(shape)}: use (D,), (C, H, W) or (T, C, H, W)")
     return kinds[len(shape)]
 
+# %% ../nbs/01_data.ipynb #285d921f
 def check_kind(kind:str, shape:Sequence[int], name:str='')->str:
     "Check that `kind` is known and fits the per-sample `shape`; return it."
     if kind not in MODALITY_KINDS: raise ValueError(f"unknown modality kind {kind!r} for {name!r}: use one of {MODALITY_KINDS}")
@@ -41,6 +42,7 @@ def check_kind(kind:str, shape:Sequence[int], name:str='')->str:
         raise ValueError(f"modality {name!r} of kind {kind!r} needs {_RANKS[kind]}-d samples, got per-sample shape {tuple(shape)}")
     return kind
 
+# %% ../nbs/01_data.ipynb #1c1f7bf7
 class MultimodalBase(torch.utils.data.Dataset):
     """The dataset protocol every factory, callback, evaluation function and the CLI rely on.
     Items are `(x_1..x_M, y)`; the description below is known without decoding any item."""
@@ -76,6 +78,7 @@ class MultimodalBase(torch.utils.data.Dataset):
         return f"{type(self).__name__}({len(self)} samples, {self.task}, {self.n_classes} classes, modalities " + \
                ', '.join(f"{n}: {k} {s}" for n, k, s in zip(self.names, self.kinds, self.shapes.values())) + ')'
 
+# %% ../nbs/01_data.ipynb #a14c6a73
 def _n_classes_from(y, ignore_index=None):
     "Default number of classes: the largest label + 1 (pass `n_classes` when a split may lack the top class)."
     yv = y if ignore_index is None else y[y != ignore_index]
@@ -256,6 +259,7 @@ class _EpochBatches(torch.utils.data.Sampler):
     def __iter__(self): return iter(self.batches)
     def __len__(self): return len(self.batches)
 
+# %% ../nbs/01_data.ipynb #801e23b6
 def _worker_init(worker_id): torch.set_num_threads(1)   # decoding workers must not compete with the training threads
 
 def _stop_workers(loader):
@@ -264,6 +268,7 @@ def _stop_workers(loader):
     if it is not None and hasattr(it, '_shutdown_workers'): it._shutdown_workers()
     loader._iterator = None
 
+# %% ../nbs/01_data.ipynb #66f0fefd
 class MultimodalDL(TfmdDL):
     """A fastai DataLoader over a `MultimodalBase` dataset. In-memory datasets are sliced in the main process
     (no per-item calls, no workers); file-backed ones decode items in `num_workers` worker processes that persist across epochs."""
@@ -332,6 +337,7 @@ class MultimodalDL(TfmdDL):
         return show_multimodal(b, self.dataset.names, max_n=max_n, n_classes=self.dataset.n_classes,
                                class_names=getattr(self.dataset, 'class_names', None), **kwargs)
 
+# %% ../nbs/01_data.ipynb #cd811b0f
 class MultimodalDataLoaders(DataLoaders):
     "Train/valid `MultimodalDL`s with the modality names at hand."
     @classmethod
@@ -402,6 +408,7 @@ def _show_one(ax, t:torch.Tensor, n_classes=None, is_label=False):
     else: ax.plot(t.flatten(), lw=0.8)
     ax.axis('off')
 
+# %% ../nbs/01_data.ipynb #7d84c69e
 def show_multimodal(b:Sequence[torch.Tensor], # A batch `(x_1..x_M, y, ...)`
                     names:Sequence[str], # Modality names (M of them)
                     max_n:int=4, n_classes:int|None=None, class_names:Sequence[str]|None=None,
@@ -481,6 +488,7 @@ class DataSplits(NamedTuple):
     valid: object
     test: object
 
+# %% ../nbs/01_data.ipynb #486364d0
 def stratified_split(y:np.ndarray, pct:float, seed:int=0)->tuple[np.ndarray, np.ndarray]:
     "Indices `(keep, held_out)` with `pct` of every class held out (rounded), seeded."
     if not 0 < pct < 1: raise ValueError(f"the held-out fraction must lie in (0, 1), got {pct}")
@@ -492,11 +500,13 @@ def stratified_split(y:np.ndarray, pct:float, seed:int=0)->tuple[np.ndarray, np.
     held = np.sort(np.concatenate(held))
     return np.setdiff1d(np.arange(len(y)), held), held
 
+# %% ../nbs/01_data.ipynb #ecec06f4
 def _standardise(train:np.ndarray, *others):
     mu, sd = train.mean(0), train.std(0)
     sd = np.where(sd > 1e-12, sd, 1.)
     return [(a - mu)/sd for a in (train, *others)]
 
+# %% ../nbs/01_data.ipynb #c1922143
 def load_mfeat(views:Sequence[str]|None=None, # Subset of MFEAT_VIEWS, in the order wanted (default: all six)
                split:str='tmc', # 'tmc' (the published 1600/400 split) or 'random' (seeded stratified)
                test_pct:float=0.2, # Test fraction for split='random'

@@ -31,11 +31,13 @@ def carve_valid(labels, valid_pct:float=0.1, seed:int=0, n:int|None=None)->tuple
     k = max(int(round(valid_pct*n)), 1)
     return np.sort(perm[k:]), np.sort(perm[:k])
 
+# %% ../nbs/01d_datasets.ipynb #57a793ce
 def check_files(paths, what:str='file')->None:
     "Raise `FileNotFoundError` naming the missing paths (and how many) before any training starts."
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing: raise FileNotFoundError(f"{len(missing)} {what}(s) missing, e.g. {missing[:3]}")
 
+# %% ../nbs/01d_datasets.ipynb #494792c5
 def _splits(make, train_idx, valid_idx, test_idx):
     "DataSplits from a `make(indices, train: bool)` builder"
     return DataSplits(make(train_idx, True), make(valid_idx, False), make(test_idx, False))
@@ -52,16 +54,19 @@ def read_list(path, n_fields:int=2)->list[list[str]]:
     if bad: raise ValueError(f"{path}: line {bad[0] + 1} has fewer than {n_fields} comma-separated fields: {rows[bad[0]]}")
     return [[c.strip() for c in r] for r in rows]
 
+# %% ../nbs/01d_datasets.ipynb #3b4a494a
 def cremad_lists()->dict:
     "The official CREMA-D split lists shipped with robustmm: `{'train': rows, 'test': rows}`."
     return {s: read_list(_asset(f'cremad/{s}.csv')) for s in ('train', 'test')}
 
+# %% ../nbs/01d_datasets.ipynb #f48eaeee
 def _check_frames(folders):
     for f in folders:
         f = Path(f)
         if not f.is_dir(): raise FileNotFoundError(f"frame folder not found: {f}")
         if not any(p.suffix.lower() in FRAME_SUFFIXES for p in f.iterdir()): raise ValueError(f"no frames in {f}")
 
+# %% ../nbs/01d_datasets.ipynb #4c1c27ff
 def av_splits(root, lists:dict, # {'train': rows, 'test': rows[, 'valid': rows]} of (clip, label)
               classes:Sequence[str]|None=None, # Class names in label order (default: sorted labels)
               audio_dir:str='audio', frames_dir:str='frames', audio_ext:str='.wav',
@@ -93,6 +98,7 @@ def av_splits(root, lists:dict, # {'train': rows, 'test': rows[, 'valid': rows]}
                            kinds=['audio', 'video'], class_names=classes, item_tfms=tfms)
     return DataSplits(make('train', True), make('valid', False), make('test', False))
 
+# %% ../nbs/01d_datasets.ipynb #8677316b
 def load_cremad(root, # Folder with AudioWAV/ and Image-01-FPS/
                 lists=None, # Folder with train.csv/test.csv (default: `root` if it has them, else the official lists shipped with robustmm)
                 n_frames:int=1, size=224, audio:dict|None=None, augment:bool=True, valid_pct:float=0.1, seed:int=0)->DataSplits:
@@ -101,6 +107,7 @@ def load_cremad(root, # Folder with AudioWAV/ and Image-01-FPS/
     rows = cremad_lists() if lists is None else {s: read_list(Path(lists)/f'{s}.csv') for s in ('train', 'test')}
     return av_splits(root, rows, CREMAD_CLASSES, 'AudioWAV', 'Image-01-FPS', '.wav', n_frames, size, audio, augment, valid_pct, seed)
 
+# %% ../nbs/01d_datasets.ipynb #deddb909
 def load_av_folder(root, # Folder with audio/, frames/, train.csv, test.csv (valid.csv optional)
                    n_frames:int=3, size=224, audio:dict|None=None, classes=None, augment:bool=True, valid_pct:float=0.1, seed:int=0)->DataSplits:
     "A generic audio-visual folder (Kinetics-Sounds, AVE, VGGSound, your own) as `DataSplits`."
@@ -134,6 +141,7 @@ class NYUv2Reader:
         lab = np.where(raw > 0, self.mapping[np.clip(raw - 1, 0, len(self.mapping) - 1)] - 1, NYU_IGNORE)
         return resize_nearest(torch.from_numpy(lab), self.size)
 
+# %% ../nbs/01d_datasets.ipynb #ffcfa6e0
 def load_nyuv2(root, # Folder with nyu_depth_v2_labeled.mat, splits.mat and classMapping40.mat
                size=None, # (H, W) to resize to (default: the 480 x 640 of the files)
                depth_scale:float=1e-3, augment:bool=True, crop_scale=(0.5, 1.0), valid_pct:float=0.1, seed:int=0)->DataSplits:
@@ -212,6 +220,7 @@ def _split_indices(split, labels, valid_pct, test_pct, seed):
         idx['train'], idx['valid'] = idx['train'][tr], idx['train'][va]
     return idx
 
+# %% ../nbs/01d_datasets.ipynb #9394436e
 def _class_labels(y):
     "Integer labels and class names (None for integer labels)"
     y = np.asarray(y)
@@ -220,6 +229,7 @@ def _class_labels(y):
     classes = sorted({str(v) for v in y})
     return np.array([classes.index(str(v)) for v in y]), classes
 
+# %% ../nbs/01d_datasets.ipynb #1c849114
 def load_npz(path, valid_pct:float=0.1, test_pct:float=0.2, seed:int=0, standardize:bool=True)->DataSplits:
     "In-memory `DataSplits` from a `.npz` with one array per modality, `y` and an optional `split`."
     path = Path(path)
@@ -241,12 +251,14 @@ def load_npz(path, valid_pct:float=0.1, test_pct:float=0.2, seed:int=0, standard
     mk = lambda j, s: MultimodalDataset([parts[k][j] for k in arrays], y[idx[s]], list(arrays), n_classes, class_names=classes)
     return DataSplits(*[mk(j, s) for j, s in enumerate(SPLITS)])
 
+# %% ../nbs/01d_datasets.ipynb #14d3ec68
 def _reader_for(col, ext, audio, image_size):
     if ext == '.wav': return AudioReader(col, **(audio or {})), 'audio'
     if ext in ('.png', '.jpg', '.jpeg'): return ImageReader(col, image_size), 'image'
     if ext == '.npy': return NpyReader(col), None
     raise ValueError(f"column {col!r}: no reader for {ext!r} files (use .wav, .png, .jpg or .npy)")
 
+# %% ../nbs/01d_datasets.ipynb #4dcaf5cb
 def load_manifest(path, valid_pct:float=0.1, test_pct:float=0.2, seed:int=0, audio:dict|None=None, image_size=224,
                   standardize:bool=True)->DataSplits:
     "File-backed `DataSplits` from a CSV manifest: `y`, optional `split`, one column of file paths per modality."
@@ -277,12 +289,14 @@ def _tone(path, freq:float, sr:int=8000, seconds:float=0.5, seed:int=0):
     noise = np.random.default_rng(seed).normal(0, 0.05, len(t))
     sf.write(str(path), (0.4*np.sin(2*np.pi*freq*t) + noise).astype(np.float32), sr)
 
+# %% ../nbs/01d_datasets.ipynb #4df887ff
 def _image(path, value:float, size=(24, 32), channels:int=3, seed:int=0):
     from PIL import Image
     rng = np.random.default_rng(seed)
     a = np.clip(value*255 + rng.normal(0, 20, (*size, channels)), 0, 255).astype(np.uint8)
     Image.fromarray(a if channels == 3 else a[..., 0]).save(path)
 
+# %% ../nbs/01d_datasets.ipynb #f72aabd8
 def write_av_fixture(root, clips:dict, # {split: [(clip, label), ...]}
                      audio_dir:str='audio', frames_dir:str='frames', n_frames:int=3, write_lists:bool=True)->Path:
     "A tiny audio-visual folder: a tone per clip (pitch by label) and `n_frames` jpgs (brightness by label)."
@@ -297,6 +311,7 @@ def write_av_fixture(root, clips:dict, # {split: [(clip, label), ...]}
         if write_lists: (root/f'{split}.csv').write_text(''.join(f'{c},{l}\n' for c, l in rows))
     return root
 
+# %% ../nbs/01d_datasets.ipynb #fe186751
 def write_cremad_fixture(root, per_class:int=2)->Path:
     "CREMA-D's layout (AudioWAV/, Image-01-FPS/, train.csv, test.csv) for the first `per_class` clips of each emotion of the official lists."
     lists = cremad_lists()
@@ -304,6 +319,7 @@ def write_cremad_fixture(root, per_class:int=2)->Path:
     write_av_fixture(root, {s: [tuple(r) for r in v] for s, v in pick.items()}, 'AudioWAV', 'Image-01-FPS', 1)   # with lists of those clips
     return Path(root)
 
+# %% ../nbs/01d_datasets.ipynb #fb0a5e89
 def write_nyuv2_fixture(root, n:int=12, size=(24, 32))->Path:
     "NYUv2's three files with `n` small scenes (HDF5 .mat in MATLAB's order, v5 splits and class mapping)."
     import h5py, scipy.io
@@ -319,6 +335,7 @@ def write_nyuv2_fixture(root, n:int=12, size=(24, 32))->Path:
     scipy.io.savemat(root/'classMapping40.mat', {'mapClass': (np.arange(894) % 40 + 1)[None]})
     return root
 
+# %% ../nbs/01d_datasets.ipynb #bb959f5a
 def write_casia_fixture(root, per_split:dict|None=None, size=(24, 24))->Path:
     "CASIA-SURF's layout: `{split}/{subject}/{real|fake}/{color,depth,ir}/0001.jpg` and list files."
     root = Path(root); per_split = per_split or dict(train=16, val_private=6, test_private=6)

@@ -25,16 +25,23 @@ def launched_processes()->int:
     "How many processes the launcher started (`WORLD_SIZE`; 1 when run directly)."
     return int(os.environ.get('WORLD_SIZE', '1'))
 
+# %% ../nbs/03b_distributed.ipynb #530d0b49
 def is_distributed()->bool:
     "Whether this process is one of several in an initialised process group."
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
+# %% ../nbs/03b_distributed.ipynb #54ab9490
 def world_size()->int: return dist.get_world_size() if is_distributed() else 1
+
+# %% ../nbs/03b_distributed.ipynb #50edbbe7
 def rank()->int: return dist.get_rank() if is_distributed() else 0
+
+# %% ../nbs/03b_distributed.ipynb #870f1c97
 def is_main_process()->bool:
     "True in a single process and in rank 0: the process that prints and writes results."
     return rank() == 0
 
+# %% ../nbs/03b_distributed.ipynb #992f0589
 def _use_cpu()->bool: return _env_flag('ACCELERATE_USE_CPU') or not torch.cuda.is_available()
 
 def init_distributed()->bool:
@@ -48,12 +55,14 @@ def init_distributed()->bool:
     atexit.register(_leave_process_group)   # a process group left to interpreter shutdown can abort the process (gloo)
     return True
 
+# %% ../nbs/03b_distributed.ipynb #fd3a9188
 def _leave_process_group():
     if not dist.is_initialized(): return
     gc.collect()     # free what still uses the group (DDP reducers in reference cycles) while the group exists
     dist.barrier()   # leave together: a process that tears the group down while another is still in it can abort both
     dist.destroy_process_group()
 
+# %% ../nbs/03b_distributed.ipynb #62b72608
 def distributed_device()->torch.device:
     "The device of this process: its own GPU (`LOCAL_RANK`) under nccl, else the CPU."
     if is_distributed() and dist.get_backend() == 'nccl': return torch.device('cuda', torch.cuda.current_device())
@@ -70,6 +79,7 @@ def all_reduce(t:torch.Tensor, op:str='sum')->torch.Tensor:
     if op == 'mean': x = x/world_size()
     return x.to(t.device, t.dtype)
 
+# %% ../nbs/03b_distributed.ipynb #9fbe6164
 def broadcast_list(xs:list, src:int=0)->list:
     "The integer list `xs` of process `src`, in every process."
     if not is_distributed(): return list(xs)
@@ -78,6 +88,7 @@ def broadcast_list(xs:list, src:int=0)->list:
     dist.broadcast(t, src)
     return t.cpu().tolist()
 
+# %% ../nbs/03b_distributed.ipynb #b614f521
 @torch.no_grad()
 def sync_batchnorm_stats(model:nn.Module):
     "Average the BatchNorm running statistics over the processes (each saw its own rows), so evaluation and the saved model agree."
@@ -113,6 +124,7 @@ class ShardedDL(MultimodalDL):
         full, rest = divmod(n, b)
         return full + (1 if rest and not self.drop_last and rest >= w else 0)
 
+# %% ../nbs/03b_distributed.ipynb #f3e22c4d
 def shard_dl(dl:MultimodalDL, rank:int, world:int)->ShardedDL:
     "Process `rank`'s share of `dl`, continuing `dl`'s random stream (the one-process shuffling order)."
     if dl.bs % world: raise ValueError(f"the batch size bs={dl.bs} must be a multiple of the number of processes ({world}): each takes bs/{world} rows of every batch")
@@ -130,12 +142,14 @@ class _ZeroLink(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g): return tuple(torch.zeros(s, dtype=d, device=v) for s, d, v in ctx.shapes)
 
+# %% ../nbs/03b_distributed.ipynb #fe83c307
 def _grad_tensors(o)->list:
     if isinstance(o, torch.Tensor): return [o] if o.requires_grad else []
     if isinstance(o, dict): o = list(o.values())
     if isinstance(o, (list, tuple)): return [t for x in o for t in _grad_tensors(x)]
     return []
 
+# %% ../nbs/03b_distributed.ipynb #0e3dd6ee
 def link_outputs(loss:torch.Tensor, outputs)->torch.Tensor:
     "`loss` plus 0, with a zero gradient flowing to every tensor in `outputs` that requires one."
     ts = _grad_tensors(outputs)

@@ -25,6 +25,7 @@ def main_output(out):
     "The task prediction of a model output that may be `(logits, aux)`."
     return out[0] if isinstance(out, tuple) else out
 
+# %% ../nbs/05_evaluate.ipynb #95ca1fca
 def _resolve(model, dl):
     "(model, dl) from a Learner or a module"
     if hasattr(model, 'dls') and hasattr(model, 'model'):
@@ -35,6 +36,7 @@ def _resolve(model, dl):
         if not hasattr(model, meth): raise TypeError(f"the model must implement encode/fuse/head (as MultimodalNet does); it lacks `{meth}`")
     return model, dl
 
+# %% ../nbs/05_evaluate.ipynb #e039ce05
 def _device(model): return next(model.parameters()).device
 
 def _task_info(dl):
@@ -42,6 +44,7 @@ def _task_info(dl):
     ds = dl.dataset
     return getattr(ds, 'ignore_index', None), getattr(ds, 'names', None)
 
+# %% ../nbs/05_evaluate.ipynb #ca253614
 def _n_outputs(pred:torch.Tensor)->int: return pred.shape[1]   # (B, K) or (B, K, H, W): the model's number of classes
 
 def _check_targets(y:torch.Tensor, K:int, ignore_index=None):
@@ -51,6 +54,7 @@ def _check_targets(y:torch.Tensor, K:int, ignore_index=None):
         raise ValueError(f"labels range over [{int(yv.min())}, {int(yv.max())}] but the model predicts {K} classes: "
                          "the evaluated data does not match the model")
 
+# %% ../nbs/05_evaluate.ipynb #fd9794ec
 def _scores(cm, metrics)->dict:
     return {m: metric_fn(m)[0](cm) for m in metrics}
 
@@ -69,6 +73,7 @@ def _grouped_confusion(pred, targ, group, n_groups:int, K:int, ignore_index=None
     if ignore_index is not None: keep = t != ignore_index; p, t, g = p[keep], t[keep], g[keep]
     return torch.bincount((g*K + t)*K + p, minlength=n_groups*K*K).view(n_groups, K, K).cpu()
 
+# %% ../nbs/05_evaluate.ipynb #35f09d58
 @torch.no_grad()
 def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool=True, max_rows:int=16384, progress:bool=False,
                       max_bytes:int=2**25): # Batched: outputs (and repeated features) held at once, in bytes; each chunk goes straight into its confusion matrices
@@ -106,6 +111,7 @@ def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool
     if cms is None: raise ValueError("the DataLoader yielded no batch: nothing to evaluate")
     return subsets, cms, names
 
+# %% ../nbs/05_evaluate.ipynb #f3571862
 @torch.no_grad()
 def evaluate_subsets(model, # A Learner, or a module with encode/fuse/head
                      dl=None, # DataLoader (default: the learner's validation set)
@@ -134,6 +140,7 @@ def _corrupt_sets(corrupt, M, names):
     if isinstance(corrupt, str): raise ValueError(f"corrupt must be 'each', 'all', 'each+all' or a list of modality subsets, got {corrupt!r}")
     return [subset_index(s, names, M) for s in corrupt]
 
+# %% ../nbs/05_evaluate.ipynb #3aeb53f9
 @torch.no_grad()
 def evaluate_noise(model, dl=None,
                    noise:Noise=GaussianNoise(), # The noise protocol, or a list with one per modality
@@ -192,6 +199,7 @@ def random_presence(n:int, n_modalities:int, rate:float, seed:int=0)->torch.Tens
     "`(n, M)` boolean presence, seeded: each modality missing with probability `rate`, independently; an all-missing row keeps one modality at random."
     return sample_modality_mask(n, n_modalities, 'bernoulli', rate, generator=torch.Generator().manual_seed(seed))
 
+# %% ../nbs/05_evaluate.ipynb #b2edff7d
 @torch.no_grad()
 def evaluate_presence(model, # A Learner, or a module with encode/fuse/head
                       dl=None, # Evaluated in order (a non-shuffled DataLoader, as a learner's validation or test_dl)
@@ -229,10 +237,12 @@ def relative_robustness(df:pd.DataFrame, metric:str='accuracy')->pd.Series:
         return np.trapezoid(y, x)/(x[-1] - x[0]) if len(x) > 1 else float(y[0])
     return df.groupby('corrupted', sort=False)[['level', metric]].apply(area).rename(f'relative_robustness_{metric}')
 
+# %% ../nbs/05_evaluate.ipynb #3ff5ca78
 def effective_robustness(df:pd.DataFrame, reference:pd.DataFrame, metric:str='accuracy')->pd.Series:
     "Relative robustness of `df` minus that of a `reference` result on the same levels."
     return (relative_robustness(df, metric) - relative_robustness(reference, metric)).rename(f'effective_robustness_{metric}')
 
+# %% ../nbs/05_evaluate.ipynb #203aba2d
 def mean_std(tables:Sequence[pd.DataFrame], keys:Sequence[str]|None=None)->pd.DataFrame:
     "Mean and std (over runs) of the numeric columns of several equally shaped result tables."
     if not tables: raise ValueError("mean_std needs at least one table")
@@ -253,6 +263,7 @@ def paired_difference(a, b, conf:float=0.95)->dict:
     h = stats.t.ppf((1 + conf)/2, len(d) - 1)*d.std(ddof=1)/np.sqrt(len(d))
     return dict(diff=d.mean(), lo=d.mean() - h, hi=d.mean() + h, n=len(d))
 
+# %% ../nbs/05_evaluate.ipynb #84ea3d7d
 def paired_table(per_seed:pd.DataFrame, # One row per seed, one column per model
                  pairs, # [(a, b), ...]: each row of the result is a - b
                  n_test:int|None=None)->pd.DataFrame: # Test samples: adds `rows`, the difference in samples (accuracy-like metrics only)
@@ -283,6 +294,7 @@ def plot_subsets(results, # A table from `evaluate_subsets`, or {method: table}
     if len(results) > 1 or next(iter(results)): ax.legend(fontsize=8)
     return ax
 
+# %% ../nbs/05_evaluate.ipynb #bd8942a3
 def _subset_heatmap(results, subs, metric, ax=None, figsize=None):
     "Methods (rows) x subsets (columns, by size then name), the value written in each cell when there is room."
     subs = sorted(subs, key=lambda s: (s.count('+'), s))
@@ -298,6 +310,7 @@ def _subset_heatmap(results, subs, metric, ax=None, figsize=None):
     ax.set_title(f'{metric} per modality subset (columns by number of modalities)', fontsize=9)
     return ax
 
+# %% ../nbs/05_evaluate.ipynb #7503c63f
 def plot_noise(results, # A table from `evaluate_noise`, or {method: table}
                metric:str='accuracy', corrupted=None, figsize=None,
                ncols:int=4): # panels per row: seven noise settings become two readable rows
@@ -334,6 +347,7 @@ def predict_with_presence(learners:dict, # {name: Learner or model}
         finally: model.train(was)
     return out
 
+# %% ../nbs/05_evaluate.ipynb #bf0e9580
 def show_presence(learners:dict, ds, idx:int=0, presence=None, names=None, ax=None):
     "Bar chart: each model's probability of every class for sample `idx` of `ds`, with only the `presence` modalities."
     M = len(ds.names); presence = [True]*M if presence is None else list(presence)
@@ -348,6 +362,7 @@ def show_presence(learners:dict, ds, idx:int=0, presence=None, names=None, ax=No
     ax.set_title(f'sample {idx}, present: {present}', fontsize=9); ax.legend(fontsize=7)
     return ax
 
+# %% ../nbs/05_evaluate.ipynb #4895b000
 def explorer(draw, **controls):
     "`ipywidgets` controls above an output that `draw(**values)` redraws on every change; without a front end it draws and keeps nothing."
     import ipywidgets as W
@@ -361,6 +376,7 @@ def explorer(draw, **controls):
     redraw()
     return W.VBox([*controls.values(), out])
 
+# %% ../nbs/05_evaluate.ipynb #f155eded
 def presence_widget(learners:dict, ds):
     "Tick the modalities a sample arrives with and pick the sample: every model's prediction (JupyterLab)."
     import ipywidgets as W
@@ -369,6 +385,7 @@ def presence_widget(learners:dict, ds):
     return explorer(draw, idx=W.IntSlider(value=0, min=0, max=len(ds) - 1, description='sample'),
                     **{n: W.Checkbox(value=True, description=n, indent=False) for n in ds.names})
 
+# %% ../nbs/05_evaluate.ipynb #6d3357b7
 def subsets_widget(results:dict, metric:str='accuracy'):
     "The subset table as a heatmap, with a selector of the methods to compare (JupyterLab)."
     import ipywidgets as W

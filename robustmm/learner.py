@@ -59,6 +59,7 @@ class ModalityDropout(Callback):
         self.learn.modality_mask = mask
         self.learn.xb = _with_mask(self.xb, mask, M)
 
+# %% ../nbs/04_learner.ipynb #24f9359a
 class FixedSubset(Callback):
     "Present only the modalities of `subset` (by index or name) to the model, in training and validation."
     order = 2
@@ -122,6 +123,7 @@ class AuxOutputs(Callback):
             self.learn.pred, self.learn.aux = p[0], {k: _float32(v) for k, v in p[1].items()}
         else: self.learn.aux = {}
 
+# %% ../nbs/04_learner.ipynb #f77fb3fb
 def _float32(v): return v.float() if isinstance(v, torch.Tensor) and v.dtype in (torch.float16, torch.bfloat16) else v
 
 def log_loss_part(learn, name:str, value:torch.Tensor):
@@ -129,6 +131,7 @@ def log_loss_part(learn, name:str, value:torch.Tensor):
     if not hasattr(learn, 'loss_parts'): learn.loss_parts = {}
     learn.loss_parts[name] = value.detach().float()
 
+# %% ../nbs/04_learner.ipynb #a00120b0
 class LossPart(Metric):
     "Batch-size weighted average of one logged loss component."
     def __init__(self, part:str): self.part = part
@@ -142,6 +145,7 @@ class LossPart(Metric):
     @property
     def name(self): return self.part
 
+# %% ../nbs/04_learner.ipynb #ae568f40
 class LossTerm(Callback):
     "Base class of an extra loss term: `term()` returns a scalar added to the loss as `weight * term`."
     order, name = 5, 'term'
@@ -160,10 +164,12 @@ class LossTerm(Callback):
             self.learn.loss_grad = self.learn.loss_grad + self.weight*t
             self.learn.loss = self.learn.loss_grad.clone()
 
+# %% ../nbs/04_learner.ipynb #ed6d1e29
 def selected_mean(values:torch.Tensor, selected:torch.Tensor, norm:str='batch')->torch.Tensor:
     "Sum of the per-sample `values` of the `selected` samples, divided by the batch size ('batch') or by their number ('selected')."
     return (values*selected).sum()/(len(selected) if norm == 'batch' else selected.sum().clamp_min(1))
 
+# %% ../nbs/04_learner.ipynb #a1850896
 class LossParts(Callback):
     "Log the task loss and every `LossTerm` as metrics; keep per-batch training values of the last training run in `history`."
     order = -1
@@ -182,6 +188,7 @@ class LossParts(Callback):
     def after_epoch(self):  # convert once per epoch: no device sync per batch
         self.history += _mean_over_processes(self._epoch_parts); self._epoch_parts = []
 
+# %% ../nbs/04_learner.ipynb #198f63f8
 def _mean_over_processes(parts:list)->list:
     "Per-batch loss parts as floats, each averaged over the processes of a launch (every process logs the same)."
     if not parts: return []
@@ -190,6 +197,7 @@ def _mean_over_processes(parts:list)->list:
     t = all_reduce(t, 'mean')
     return [{k: float(v) for k, v in zip(keys, row) if k in d} for d, row in zip(parts, t.tolist())]
 
+# %% ../nbs/04_learner.ipynb #7705dae1
 def plot_loss_parts(learn, ax=None, logy:bool=True):
     "Training curves of every logged loss component."
     cb = next((c for c in learn.cbs if isinstance(c, LossParts)), None)
@@ -204,6 +212,7 @@ def plot_loss_parts(learn, ax=None, logy:bool=True):
 class NonFiniteLossError(RuntimeError):
     "Training stopped because the loss was NaN or infinite."
 
+# %% ../nbs/04_learner.ipynb #9de37274
 class FiniteLoss(Callback):
     "Stop training with `NonFiniteLossError` when the loss is NaN or infinite, before it reaches the weights."
     order, run_valid = 90, False   # after every loss term has been added
@@ -224,21 +233,25 @@ class CoupledSGD:
         return OptimWrapper(params, torch.optim.SGD, lr=lr, momentum=self.mom, weight_decay=self.wd, nesterov=self.nesterov)
     def __repr__(self): return f"CoupledSGD(mom={self.mom}, wd={self.wd}, nesterov={self.nesterov})"
 
+# %% ../nbs/04_learner.ipynb #c6428604
 def paper_lr(lr:float, warmup:float, milestones, gamma:float, pos:float)->float:
     "Learning rate at `pos` (fraction of training): linear warm-up from 0 over `warmup`, then x`gamma` at each milestone."
     if pos < warmup: return lr*pos/warmup
     return lr*gamma**sum(pos >= m for m in milestones)
 
+# %% ../nbs/04_learner.ipynb #4ab002a6
 def epochs_or_fraction(x, n_epoch:int)->float:
     "A point in training as a number of epochs: an int is epochs, a float in [0, 1] a fraction of `n_epoch`."
     return float(x) if isinstance(x, int) and not isinstance(x, bool) else x*n_epoch
 
+# %% ../nbs/04_learner.ipynb #dd367959
 def check_point(x, name:str):
     "Validate an epoch count (int >= 0) or a fraction of training (float in [0, 1])."
     ok = (isinstance(x, int) and not isinstance(x, bool) and x >= 0) or (isinstance(x, float) and 0 <= x <= 1)
     if not ok: raise ValueError(f"{name} must be a number of epochs (int >= 0) or a fraction of training (float in [0, 1]), got {x!r}")
     return x
 
+# %% ../nbs/04_learner.ipynb #33841e1c
 def paper_preset(presets:dict, paper, method:str)->dict|None:
     "The preset named by `paper` (True: the first one) from a method's `presets`, with its name; None when `paper` is False."
     if paper is None or paper is False: return None
@@ -246,6 +259,7 @@ def paper_preset(presets:dict, paper, method:str)->dict|None:
     if name not in presets: raise ValueError(f"paper={paper!r}: {method} has presets for {', '.join(presets)} (or True for {next(iter(presets))})")
     return dict(presets[name], name=name)
 
+# %% ../nbs/04_learner.ipynb #9e36a140
 def paper_learner_kwargs(preset:dict, kwargs:dict)->dict:
     "Learner arguments of a preset: coupled-L2 SGD on every parameter (unless `opt_func` is given) and gradient clipping."
     kwargs = dict(kwargs)
@@ -254,6 +268,7 @@ def paper_learner_kwargs(preset:dict, kwargs:dict)->dict:
     if preset.get('clip'): kwargs['cbs'] = list(L(kwargs.get('cbs'))) + [GradientClip(preset['clip'])]
     return kwargs
 
+# %% ../nbs/04_learner.ipynb #c03793dd
 def fit_paper(learn, epochs:int|None=None, lr:float|None=None):
     "Fit with the optimiser schedule of the learner's paper preset (`learn.paper_preset`, set by `paper=`)."
     p = getattr(learn, 'paper_preset', None)
@@ -278,6 +293,7 @@ class _FinalTable:
             t = text2html_table(self.rows)
             display(HTML(t if isinstance(t, str) else to_xml(t)))   # fastprogress < 1.1 returns the HTML text
 
+# %% ../nbs/04_learner.ipynb #5712937d
 class _NoBar:
     "A progress bar that draws nothing."
     def __init__(self, gen, **kwargs): self.gen, self.comment = gen, ''
@@ -285,6 +301,7 @@ class _NoBar:
     def update(self, val): pass
     def on_iter_end(self): pass
 
+# %% ../nbs/04_learner.ipynb #de8598c0
 def _captured_master_bar(gen, **kwargs): return (_FinalTable if captured_notebook() else _fastprogress_bars[0])(gen, **kwargs)
 def _captured_progress_bar(gen, **kwargs): return (_NoBar if captured_notebook() else _fastprogress_bars[1])(gen, **kwargs)
 
@@ -303,6 +320,7 @@ class CrossEntropy:
     def decodes(self, x): return x.argmax(dim=1)
     def __repr__(self): return f'CrossEntropy(ignore_index={self.ignore_index}, reduction={self.reduction!r})'
 
+# %% ../nbs/04_learner.ipynb #8670b900
 class FastAdam(Optimizer):
     "fastai's `Adam` (decoupled weight decay) with the same hyper-parameters, state and results; each step updates a group's tensors with `torch._foreach_*` ops."
     def __init__(self, params, lr, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01, decouple_wd:bool=True):
@@ -337,6 +355,7 @@ class FastAdam(Optimizer):
             torch._foreach_sqrt_(denom); torch._foreach_add_(denom, h['eps'])
             torch._foreach_addcdiv_(data, avg, denom, value=-lr/(1 - mom**step))
 
+# %% ../nbs/04_learner.ipynb #12d3a3fc
 def default_loss_and_metrics(dls, task:str):
     "Cross-entropy (per pixel for segmentation) and the task's usual metric."
     ds = dls.train_ds
@@ -345,10 +364,12 @@ def default_loss_and_metrics(dls, task:str):
     if task == 'segmentation': return loss, [MeanIoU(ds.n_classes, ign)]
     return loss, [accuracy]
 
+# %% ../nbs/04_learner.ipynb #dbba737b
 def task_of(dls)->str:
     "'classification' or 'segmentation', from the training dataset's protocol."
     return dls.train_ds.task
 
+# %% ../nbs/04_learner.ipynb #fa9a64e8
 def mm_learner(dls, model:nn.Module, loss_func=None, metrics=None, modality_dropout=None, seed:int|None=0,
                opt_func=FastAdam, lr:float=1e-3, cbs=None,
                check_finite:bool=True, # Stop with an error on a NaN/infinite training loss (`FiniteLoss`)
@@ -373,6 +394,7 @@ def mm_learner(dls, model:nn.Module, loss_func=None, metrics=None, modality_drop
     if not is_main_process(): learn.remove_cb(ProgressCallback); learn.logger = noop   # one process of a launch prints
     return learn
 
+# %% ../nbs/04_learner.ipynb #4a6f6e9e
 def fusion_learner(dls, fusion:str='late', # 'late', 'concat' or 'weighted'
                    encoder:str='auto', feat_dim:int=64,
                    modality_dropout=None, # None, a drop probability (bernoulli), 'subsets', or a ModalityDropout

@@ -26,6 +26,7 @@ def read_wav(path)->tuple[np.ndarray, int]:
     wave, sr = sf.read(str(path), dtype='float32', always_2d=True)
     return wave.mean(1), sr
 
+# %% ../nbs/01c_media.ipynb #45987032
 def resample(wave:np.ndarray, sr_in:int, sr_out:int)->np.ndarray:
     "Band-limited polyphase resampling from `sr_in` to `sr_out` Hz."
     if sr_in == sr_out: return wave
@@ -33,6 +34,7 @@ def resample(wave:np.ndarray, sr_in:int, sr_out:int)->np.ndarray:
     g = math.gcd(int(sr_in), int(sr_out))
     return resample_poly(wave, sr_out//g, sr_in//g).astype(np.float32)
 
+# %% ../nbs/01c_media.ipynb #ba574115
 def fit_length(wave:np.ndarray, n:int, # Number of samples wanted
                mode:str='tile', # 'tile' (repeat the clip, as the papers' code) or 'pad' (zeros after it)
                offset:int=0, # Start of the window in the tiled/padded clip
@@ -45,6 +47,7 @@ def fit_length(wave:np.ndarray, n:int, # Number of samples wanted
     else: raise ValueError(f"mode must be 'tile' or 'pad', got {mode!r}")
     return wave[offset:offset + n]
 
+# %% ../nbs/01c_media.ipynb #cb69be31
 def log_stft(wave, n_fft:int=512, hop:int=353, eps:float=1e-7)->torch.Tensor:
     "`log(|STFT| + eps)` with a Hann window and centred frames: `(n_fft//2 + 1, 1 + len//hop)`."
     x = torch.as_tensor(np.asarray(wave), dtype=torch.float32)
@@ -88,11 +91,13 @@ def _size(size)->tuple[int, int]|None:
     if h <= 0 or w <= 0: raise ValueError(f"size must be positive, got {size}")
     return int(h), int(w)
 
+# %% ../nbs/01c_media.ipynb #0c90e7cf
 def _open_image(path)->Image.Image:
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"image file not found: {path}")
     return Image.open(path)
 
+# %% ../nbs/01c_media.ipynb #8e2b6949
 def load_image(path, size=None, mode:str='RGB')->torch.Tensor:
     "`(C, H, W)` float tensor in [0, 1] from an image file, converted to `mode` and resized to `size` (H, W)."
     img = _open_image(path).convert(mode)
@@ -100,6 +105,7 @@ def load_image(path, size=None, mode:str='RGB')->torch.Tensor:
     a = np.asarray(img, dtype=np.float32)/255.
     return torch.from_numpy(a[..., None] if a.ndim == 2 else a).permute(2, 0, 1).contiguous()
 
+# %% ../nbs/01c_media.ipynb #99fe4559
 class ImageReader:
     "Record -> `(C, H, W)` image from the file at `record[key]`."
     def __init__(self, key:str='image', size=224, # (H, W) or one side; None keeps the file's size
@@ -114,6 +120,7 @@ class ImageReader:
         return x
     def __repr__(self): return f"ImageReader({self.key!r}, size={self.size}, mode={self.mode!r})"
 
+# %% ../nbs/01c_media.ipynb #5766e0ca
 def load_depth(path)->np.ndarray:
     "A depth map as stored (16-bit PNG or `.npy`), as float32 `(H, W)`."
     path = Path(path)
@@ -121,6 +128,7 @@ def load_depth(path)->np.ndarray:
     if path.suffix == '.npy': return np.load(path).astype(np.float32)
     return np.asarray(Image.open(path), dtype=np.float32)
 
+# %% ../nbs/01c_media.ipynb #b6731bdd
 def resize_nearest(x:torch.Tensor, size)->torch.Tensor:
     "Nearest-neighbour resize of a `(..., H, W)` tensor (depth maps, label maps)."
     s = _size(size)
@@ -128,6 +136,7 @@ def resize_nearest(x:torch.Tensor, size)->torch.Tensor:
     lead = x.shape[:-2]
     return F.interpolate(x.reshape(1, -1, *x.shape[-2:]).float(), size=s, mode='nearest').reshape(*lead, *s).to(x.dtype)
 
+# %% ../nbs/01c_media.ipynb #0b09f4e2
 class DepthReader:
     "Record -> `(1, H, W)` depth from `record[key]` (16-bit PNG in millimetres or `.npy`), times `scale`."
     def __init__(self, key:str='depth', size=None, scale:float=1e-3): # default scale: millimetres -> metres
@@ -136,6 +145,7 @@ class DepthReader:
         return resize_nearest(torch.from_numpy(load_depth(record[self.key]))[None], self.size)*self.scale
     def __repr__(self): return f"DepthReader({self.key!r}, size={self.size}, scale={self.scale})"
 
+# %% ../nbs/01c_media.ipynb #aafacaaa
 class NpyReader:
     "Record -> the float array in the `.npy` file at `record[key]`, optionally standardised with `(mean, std)`."
     def __init__(self, key:str, mean=None, std=None): self.key, self.mean, self.std = key, mean, std
@@ -157,6 +167,7 @@ def list_frames(folder)->list[Path]:
     if not frames: raise ValueError(f"no frames ({', '.join(FRAME_SUFFIXES)}) in {folder}")
     return frames
 
+# %% ../nbs/01c_media.ipynb #a0e6bac6
 def frame_indices(n_available:int, n_frames:int, random:bool=False)->list[int]:
     "Indices of `n_frames` frames out of `n_available`: one per equal segment, its middle (or a random one of it)."
     if n_available < 1 or n_frames < 1: raise ValueError(f"need at least one frame, got {n_available} available and {n_frames} wanted")
@@ -166,6 +177,7 @@ def frame_indices(n_available:int, n_frames:int, random:bool=False)->list[int]:
         idx.append(int(torch.randint(lo, hi, ()).item()) if random else int((j + 0.5)*n_available/n_frames))
     return [min(i, n_available - 1) for i in idx]
 
+# %% ../nbs/01c_media.ipynb #e48f4fdb
 class FrameReader:
     "Record -> `(T, C, H, W)`: `n_frames` frames sampled from the folder at `record[key]`."
     def __init__(self, key:str='frames', n_frames:int=1, size=224, mode:str='RGB', stats=None,
@@ -209,6 +221,7 @@ def image_augment(size=224, scale:tuple=(0.08, 1.0), flip:bool=True):
     from torchvision.transforms import v2
     return v2.Compose([v2.RandomResizedCrop(_size(size), scale=scale, antialias=True)] + ([v2.RandomHorizontalFlip()] if flip else []))
 
+# %% ../nbs/01c_media.ipynb #3b38b71d
 class JointAugment:
     "One random transform applied identically to the aligned modalities (and a label map) of a sample."
     def __init__(self, tfm, # A torchvision v2 transform, e.g. `image_augment(...)`

@@ -26,8 +26,10 @@ def confusion_matrix(pred:torch.Tensor, # Logits (B, K, ...) or predicted labels
     if ignore_index is not None: keep = t != ignore_index; p, t = p[keep], t[keep]
     return torch.bincount(t*n_classes + p, minlength=n_classes*n_classes).view(n_classes, n_classes).cpu()
 
+# %% ../nbs/03_metrics.ipynb #63d26712
 def accuracy_from_cm(cm)->float: return (cm.diag().sum()/cm.sum().clamp(min=1)).item()
 
+# %% ../nbs/03_metrics.ipynb #91dad022
 def _occurring(cm): return (cm.sum(0) + cm.sum(1)) > 0
 
 def macro_f1_from_cm(cm)->float:
@@ -35,28 +37,33 @@ def macro_f1_from_cm(cm)->float:
     k = _occurring(cm)
     return (2*tp[k]/denom[k]).mean().item() if k.any() else 0.
 
+# %% ../nbs/03_metrics.ipynb #b4fe560f
 def miou_from_cm(cm)->float:
     tp = cm.diag().float(); union = (cm.sum(0) + cm.sum(1)).float() - tp
     k = _occurring(cm)
     return (tp[k]/union[k]).mean().item() if k.any() else 0.
 
+# %% ../nbs/03_metrics.ipynb #30631ff5
 def apcer_from_cm(cm, live:int=1)->float:
     "Attack presentations classified as live, over all attack presentations."
     attack = [i for i in range(len(cm)) if i != live]
     n = cm[attack].sum()
     return (cm[attack, live].sum()/n).item() if n else 0.
 
+# %% ../nbs/03_metrics.ipynb #df82d723
 def bpcer_from_cm(cm, live:int=1)->float:
     "Bona fide (live) presentations classified as attacks, over all live presentations."
     n = cm[live].sum()
     return ((n - cm[live, live])/n).item() if n else 0.
 
+# %% ../nbs/03_metrics.ipynb #fc9807cf
 def acer_from_cm(cm, live:int=1)->float: return (apcer_from_cm(cm, live) + bpcer_from_cm(cm, live))/2
 
 METRICS = {  # name: (function of the confusion matrix, higher is better)
     'accuracy': (accuracy_from_cm, True), 'macro_f1': (macro_f1_from_cm, True), 'miou': (miou_from_cm, True),
     'apcer': (apcer_from_cm, False), 'bpcer': (bpcer_from_cm, False), 'acer': (acer_from_cm, False)}
 
+# %% ../nbs/03_metrics.ipynb #dffd92b6
 def metric_fn(name:str):
     "Look up a confusion-matrix metric by name; returns `(fn, higher_is_better)`."
     if name not in METRICS: raise ValueError(f"unknown metric {name!r}; available: {list(METRICS)}")
@@ -76,8 +83,17 @@ class ConfusionMetric(Metric):
     @property
     def name(self): return self.metric
 
+# %% ../nbs/03_metrics.ipynb #5c63b2e9
 def MeanIoU(n_classes, ignore_index=None): return ConfusionMetric('miou', n_classes, ignore_index)
+
+# %% ../nbs/03_metrics.ipynb #0af566d2
 def MacroF1(n_classes): return ConfusionMetric('macro_f1', n_classes)
+
+# %% ../nbs/03_metrics.ipynb #32b1003f
 def ACER(live:int=1): return ConfusionMetric('acer', 2, live=live)
+
+# %% ../nbs/03_metrics.ipynb #0be1796e
 def APCER(live:int=1): return ConfusionMetric('apcer', 2, live=live)
+
+# %% ../nbs/03_metrics.ipynb #9fcd62cf
 def BPCER(live:int=1): return ConfusionMetric('bpcer', 2, live=live)

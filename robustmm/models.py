@@ -30,6 +30,7 @@ class MLPEncoder(nn.Sequential):
         super().__init__(*layers)
         self.out_dim = out_dim
 
+# %% ../nbs/02_models.ipynb #ca4eec96
 def _conv_bn(ci, co, stride=1):
     return nn.Sequential(nn.Conv2d(ci, co, 3, stride, 1, bias=False), nn.BatchNorm2d(co), nn.ReLU(inplace=True))
 
@@ -47,12 +48,14 @@ class ConvEncoder(nn.Module):
 
 RESNET_ARCHS = (18, 34, 50)
 
+# %% ../nbs/02_models.ipynb #8cdd59a2
 def resnet_arch(arch)->str:
     "torchvision's name for a ResNet depth given as 18/34/50 or 'resnet18'/'resnet34'/'resnet50'."
     name = f'resnet{arch}' if isinstance(arch, int) else str(arch)
     if name not in [f'resnet{a}' for a in RESNET_ARCHS]: raise ValueError(f"arch must be one of {RESNET_ARCHS} (or 'resnet18'...), got {arch!r}")
     return name
 
+# %% ../nbs/02_models.ipynb #8ea6495a
 class ResNetEncoder(nn.Module):
     "torchvision ResNet trunk (18, 34 or 50 layers; no classifier); `weights_path` loads a local state dict (no download)."
     def __init__(self, in_ch:int=3, out:str='vector', weights_path:str|Path|None=None, arch=18):
@@ -78,6 +81,7 @@ class ResNetEncoder(nn.Module):
         f = self.layers(self.stem(x))
         return f if self.out == 'map' else F.adaptive_avg_pool2d(f, 1).flatten(1)
 
+# %% ../nbs/02_models.ipynb #627a2eb6
 class VideoEncoder(nn.Module):
     "Encode each of T frames with one frame encoder and average over time: `(B, T, C, H, W)` -> a vector or a map (as the papers' code pools)."
     def __init__(self, frame_encoder:nn.Module):
@@ -105,6 +109,7 @@ class ConcatFusion(nn.Module):
     "Concatenate the (masked) features along dim 1."
     def forward(self, feats, mask=None): return torch.cat(list(feats), 1)
 
+# %% ../nbs/02_models.ipynb #6eda6ef3
 class LateFusion(nn.Module):
     "Per-modality heads; the prediction is the mean of the unimodal outputs over the present modalities."
     def __init__(self, heads:Sequence[nn.Module]):
@@ -121,6 +126,7 @@ class LateFusion(nn.Module):
         w = masks.to(u.dtype); w = w/w.sum(1, keepdim=True)   # (S, M)
         return torch.einsum('sm,mb...->sb...', w, u)
 
+# %% ../nbs/02_models.ipynb #c2d839f2
 class WeightedFusion(nn.Module):
     "Learned static modality weights (softmax), renormalised over the present modalities; features of equal shape."
     def __init__(self, n_modalities:int):
@@ -171,11 +177,13 @@ class MultimodalNet(nn.Module):
             return torch.einsum('sm,mbk->sbk', masks.to(parts.dtype), parts) + self.head.bias
         return stacked_subset_outputs(self, feats, masks, max_rows)
 
+# %% ../nbs/02_models.ipynb #67a65ee1
 def repeat_batch(f, n:int):
     "`n` copies of a feature (tensor, or tuple/list of tensors) stacked along the batch dimension."
     if isinstance(f, (tuple, list)): return type(f)(repeat_batch(o, n) for o in f)
     return f.repeat(n, *([1]*(f.ndim-1)))
 
+# %% ../nbs/02_models.ipynb #e463a28b
 def _batch_size(f): return _batch_size(f[0]) if isinstance(f, (tuple, list)) else f.shape[0]
 
 def _nbytes(f)->int: return sum(_nbytes(o) for o in f) if isinstance(f, (tuple, list)) else f.numel()*f.element_size()
@@ -194,6 +202,7 @@ def subset_output_chunks(model, feats, masks:torch.Tensor,
         lo += out.shape[0]
         step = max(1, int(max_bytes // (per_subset + _nbytes(out)/out.shape[0])))
 
+# %% ../nbs/02_models.ipynb #48293481
 def stacked_subset_outputs(model, feats, masks:torch.Tensor, max_rows:int=16384)->torch.Tensor:
     "`(S, B, ...)` outputs of `model.head(model.fuse(...))` for S presence patterns, stacked along the batch dimension."
     S, B = masks.shape[0], _batch_size(feats[0])
@@ -237,6 +246,7 @@ def encoder_for(shape:Sequence[int], # Per-sample shape: (D,), (C, H, W) or (T, 
     if kind == 'cnn': return ConvEncoder(shape[0], (16, 32, out_dim), out)
     return ResNetEncoder(shape[0], out, weights_path, 18 if arch is None else arch)
 
+# %% ../nbs/02_models.ipynb #60a83dfe
 def modality_encoders(ds, # A dataset following the `MultimodalBase` protocol
                       encoder:str='auto', feat_dim:int=64, seg:bool|None=None,
                       arch=None, # ResNet depth for image-like modalities (vectors keep an MLP)
@@ -254,6 +264,7 @@ def modality_encoders(ds, # A dataset following the `MultimodalBase` protocol
                                 arch=None if kind == 'vector' else arch, modality=kind, **enc_kwargs))
     return encs
 
+# %% ../nbs/02_models.ipynb #fe51f0f3
 def fusion_model(shapes:Sequence[Sequence[int]], # Per-sample shape of each modality
                  n_classes:int,
                  fusion:str='late', # 'late', 'concat' or 'weighted'
@@ -283,6 +294,7 @@ def encoder_stages(enc:nn.Module)->list:
     if isinstance(enc, ConvEncoder): return list(enc.body)
     raise TypeError(f"fusion at several levels needs a ConvEncoder or ResNetEncoder per modality, got {type(enc).__name__}")
 
+# %% ../nbs/02_models.ipynb #a5950649
 def stage_channels(stage:nn.Module)->int:
     "Output channels of a conv stage (its last BatchNorm's width)."
     bns = [m for m in stage.modules() if isinstance(m, nn.BatchNorm2d)]
@@ -298,6 +310,7 @@ class SqueezeExcite(nn.Module):
         self.gate = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, h, 1), nn.ReLU(inplace=True), nn.Conv2d(h, channels, 1), nn.Sigmoid())
     def forward(self, x): return x*self.gate(x)
 
+# %% ../nbs/02_models.ipynb #d11e71b0
 class SEAddFusion(nn.Module):
     "ESANet's fusion point: each modality's masked map reweighted by its own `SqueezeExcite`, then summed."
     def __init__(self, channels:int, n_modalities:int, reduction:int=16):

@@ -29,6 +29,7 @@ class ProbEmbedding(nn.Module):
         z = mu + torch.randn_like(mu)*sigma if (self.training or self.sample_in_eval) else mu
         return z, mu, sigma
 
+# %% ../nbs/02b_probabilistic.ipynb #c6e507c8
 def gaussian_kl(mu:torch.Tensor, sigma:torch.Tensor,
                 prior_var=1., # A number, or one prior variance per sample (B,)
                 reduce:str='sum', # 'sum' over each sample's elements (papers' classification), 'mean', or 'pixel': sum over channels, mean over pixels (segmentation code)

@@ -22,6 +22,7 @@ def _encode_modality(z:np.ndarray, difficulty:float, rng)->np.ndarray:
     r = rng.standard_normal((n, n_hard))
     return np.concatenate([easy, r, np.sign(r)*hard], 1)
 
+# %% ../nbs/01b_synthetic.ipynb #b6aef129
 def synth_multimodal(n_train:int=800, # Training samples
                      n_test:int=400, # Test samples
                      n_classes:int=4,
@@ -87,6 +88,7 @@ def _draw_scene(size, rng, max_objects):
     depth = depth + 0.01*rng.standard_normal(depth.shape)
     return rgb.astype(np.float32), depth[None].astype(np.float32), lbl
 
+# %% ../nbs/01b_synthetic.ipynb #144b1721
 def synth_rgbd(n_train:int=256, n_test:int=128, size:int=32, max_objects:int=4, n_valid:int=0, seed:int=0)->DataSplits:
     "Synthetic RGB-D segmentation scenes: `rgb` (3, size, size), `depth` (1, size, size), labels (size, size) in 5 classes."
     if size < 16: raise ValueError(f"size must be at least 16 pixels, got {size}")

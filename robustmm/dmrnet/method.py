@@ -58,6 +58,7 @@ def dmrnet_learner(dls, beta:float|None=None, # Weight of the hard-combination r
     learn.paper_preset = pre
     return learn
 
+# %% ../../nbs/22_dmrnet.ipynb #374ecbb6
 def common_subspace_learner(dls, seed:int=0, **kwargs):
     "The baseline: the same network with point embeddings, no KL, no regulariser."
     return combination_learner(dls, probabilistic=False, seed=seed, **kwargs)

@@ -37,11 +37,13 @@ def teacher_entropy_weights(teacher_logits:torch.Tensor, eps:float=1e-8)->torch.
     if h.ndim > 1: h = h.flatten(1).mean(1)   # segmentation: mean pixel entropy of each sample
     return h/h.sum().clamp_min(eps)
 
+# %% ../../nbs/40_mmanet.distill.ipynb #7412fa6f
 def normalised_gram(f:torch.Tensor)->torch.Tensor:
     "Row-normalised Gram matrix of per-sample features (flattened): (B, B)."
     f = f.flatten(1)
     return F.normalize(f @ f.T, dim=1)
 
+# %% ../../nbs/40_mmanet.distill.ipynb #cbd9b5af
 def mad_loss(student_feature, teacher_feature, teacher_logits, weighting:str='entropy', axis:str='row')->torch.Tensor:
     "Margin-aware distillation between two features of the same batch."
     if weighting not in ('entropy', 'uniform'): raise ValueError(f"weighting must be 'entropy' or 'uniform', got {weighting!r}")
@@ -51,6 +53,7 @@ def mad_loss(student_feature, teacher_feature, teacher_logits, weighting:str='en
     w = teacher_entropy_weights(teacher_logits) if weighting == 'entropy' else torch.full((B,), 1/B, device=err.device)
     return (err*w[:, None]).sum() if axis == 'row' else (err*w[None, :]).sum()
 
+# %% ../../nbs/40_mmanet.distill.ipynb #f34a1278
 class MarginAwareDistillation(LossTerm):
     "MAD between the deployment network's deep feature (`learn.aux['feature']`) and the teacher's, from `start` (fraction of training)."
     name = 'mad'
@@ -79,6 +82,7 @@ def mad_weight_vs_margin(gaps, # Logit gaps (top class minus the others) of the 
         rows.append({'gap': float(g), 'margin': float(p[0] - p[1]), 'relative_weight': float(teacher_entropy_weights(logits)[0]*batch)})
     return pd.DataFrame(rows)
 
+# %% ../../nbs/40_mmanet.distill.ipynb #9feb79dd
 def show_mad_weights(others:float=4., n_classes:int=10, batch:int=32, ax=None):
     "The curve of `mad_weight_vs_margin` over gaps 0-12."
     df = mad_weight_vs_margin(np.linspace(0, 12, 49), others, n_classes, batch)
@@ -88,6 +92,7 @@ def show_mad_weights(others:float=4., n_classes:int=10, batch:int=32, ax=None):
     ax.set_title(f'others at gap {others:g}, {n_classes} classes, batch {batch}', fontsize=9)
     return df
 
+# %% ../../nbs/40_mmanet.distill.ipynb #2a6c0758
 def mad_weight_widget():
     "Sliders for the rest of the batch (its logit gap), the number of classes and the batch size (JupyterLab)."
     import ipywidgets as W

@@ -27,12 +27,14 @@ def weak_set(scores:dict, k:int=1)->list:
     out = {sub for s in top for r in range(1, len(s)+1) for sub in itertools.combinations(s, r)}
     return sorted(out, key=lambda s: (len(s), s))
 
+# %% ../../nbs/41_mmanet.mar.ipynb #bc8d5a50
 def histogram_kl(hk:torch.Tensor, hf:torch.Tensor, eps:float=1e-6)->float:
     "KL between two label histograms (counts), normalised with `eps` added."
     hk, hf = hk.float() + eps, hf.float() + eps
     hk, hf = hk/hk.sum(), hf/hf.sum()
     return (hk*(hk/hf).log()).sum().item()
 
+# %% ../../nbs/41_mmanet.mar.ipynb #bbb59c2a
 def label_distribution_kl(pred_k:torch.Tensor, pred_full:torch.Tensor, n_classes:int, eps:float=1e-6)->float:
     "KL between the normalised histograms of two sets of predicted labels."
     return histogram_kl(torch.bincount(pred_k.flatten(), minlength=n_classes), torch.bincount(pred_full.flatten(), minlength=n_classes), eps)
@@ -49,6 +51,7 @@ def mine_scores(model, dl, candidates, measure:str='label_kl', metric:str='accur
     fn, _ = metric_fn(metric)
     return {s: (fn(cm[full]) - fn(cm[s]))**2 for s in candidates}
 
+# %% ../../nbs/41_mmanet.mar.ipynb #77d0a489
 class ModalityAwareRegularization(LossTerm):
     "MMANet's MAR: mine weak combinations on a validation DataLoader during `mine`, then CE of the regularisation head on their samples / B. Its state lives in `model.weak_state`."
     name = 'mar'

@@ -43,6 +43,7 @@ MMANET_PRESETS = {   # the released scripts (MMANet c330689); `paper=True` is CA
                   schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), arch=50, levels=True, mad_weight=4., mar_weight=0.2, start=10, mine=(5, 9), norm='selected')}
 MMANET_DEFAULTS = dict(mad_weight=1., mar_weight=0.5, start=0.25, mine=(0.1, 0.25), norm='batch')
 
+# %% ../../nbs/42_mmanet.ipynb #d05ea83d
 def _with_preset(learn, pre):
     learn.paper_preset = pre
     return learn
@@ -55,22 +56,26 @@ def _paper_kwargs(paper, kwargs, method='MMANet'):
         kwargs.setdefault('encoder', 'resnet'); kwargs.setdefault('arch', pre['arch']); kwargs.setdefault('levels', pre.get('levels', False))
     return pre, kwargs
 
+# %% ../../nbs/42_mmanet.ipynb #45f80e3e
 def teacher_learner(dls, seed:int=0, paper:bool|str=False, **kwargs):
     "The teacher: the same architecture trained on complete data (no modality dropout); `paper=` as `mmanet_learner`."
     pre, kwargs = _paper_kwargs(paper, kwargs)
     return _with_preset(combination_learner(dls, probabilistic=False, modality_dropout=False, seed=seed, **kwargs), pre)
 
+# %% ../../nbs/42_mmanet.ipynb #563ef6c2
 def modality_dropout_learner(dls, seed:int=0, paper:bool|str=False, **kwargs):
     "Baseline 1: the deployment network with uniform modality dropout only."
     pre, kwargs = _paper_kwargs(paper, kwargs)
     return _with_preset(combination_learner(dls, probabilistic=False, seed=seed, **kwargs), pre)
 
+# %% ../../nbs/42_mmanet.ipynb #8597e7ba
 def plain_distillation_learner(dls, teacher, seed:int=0, kd_weight:float=1., T:float=4., paper:bool|str=False, **kwargs):
     "Baseline 2: modality dropout + soft-target distillation from the full-modality teacher."
     pre, kwargs = _paper_kwargs(paper, kwargs)
     cbs = [Teacher(teacher), SoftTargetKD(kd_weight, T)] + list(L(kwargs.pop('cbs', None)))
     return _with_preset(combination_learner(dls, probabilistic=False, seed=seed, cbs=cbs, **kwargs), pre)
 
+# %% ../../nbs/42_mmanet.ipynb #ea3e3fa1
 def mmanet_learner(dls, teacher:nn.Module, # A trained full-modality teacher with `features(*xs)`
                    valid_dl=None, # Validation DataLoader for mining the weak combinations (default: dls.valid; never the test split)
                    mad_weight:float|None=None, mar_weight:float|None=None, # Default 1 / 0.5; scripts 30 / 0.5 (classification), 4 / 0.2 (segmentation)

@@ -99,6 +99,7 @@ def privileged_teacher(dls, privileged, epochs:int=12, lr:float=3e-3, seed:int=0
     with t.no_bar(), t.no_logging(): t.fit_one_cycle(epochs, lr)
     return SubsetTeacher(t.model.eval(), p)
 
+# %% ../../nbs/31_onestage.ipynb #b7ed2bf8
 def _teacher_dim(teacher, dls):
     b = dls.one_batch(); M = dls.n_modalities
     with torch.no_grad(): return teacher.features(*[x.to(next(teacher.model.parameters()).device) for x in b[:M]])[1].shape[1]
@@ -135,6 +136,7 @@ def onestage_learner(dls, teacher, available, # the P-teacher (`privileged_teach
     learn.paper_preset = pre
     return learn
 
+# %% ../../nbs/31_onestage.ipynb #5f2d1fd5
 class RestorationCE(LossTerm):
     "Optional cross-entropy of the restoration stream's own prediction."
     name = 'restore_ce'
@@ -143,18 +145,21 @@ class RestorationCE(LossTerm):
         r = getattr(self.learn, 'aux', {}).get('restored_logits')
         return None if r is None else F.cross_entropy(r, self.yb[0])
 
+# %% ../../nbs/31_onestage.ipynb #252cb38c
 class _TaskOff(Callback):
     "Stage 1 of two-stage training: the task loss does not count (only the alignment terms train)."
     order = 0   # after LossParts has logged it, before the LossTerms add theirs
     def after_loss(self):
         if self.training: self.learn.loss_grad = self.loss_grad*0
 
+# %% ../../nbs/31_onestage.ipynb #a78b4b70
 class _Frozen(Callback):
     "Keep the given modules in eval mode (frozen BatchNorm statistics) while training."
     def __init__(self, modules): self.modules = modules
     def before_train(self):
         for m in self.modules: m.eval()
 
+# %% ../../nbs/31_onestage.ipynb #87cbe3b0
 def _set_trainable(modules, flag:bool):
     for m in modules: m.requires_grad_(flag)
 
@@ -201,6 +206,7 @@ class AlignmentMonitor(Callback):
     def after_epoch(self):
         self.last = self._features(); self.mmd_per_epoch.append(mk_mmd(*self.last).item())
 
+# %% ../../nbs/31_onestage.ipynb #fe2f9ba3
 def plot_alignment(monitor:AlignmentMonitor, figsize=(11, 3.3)):
     "MMD per epoch, and restored vs real P features (PCA of the real ones) before and after training."
     fig, ax = plt.subplots(1, 3, figsize=figsize)

@@ -61,11 +61,13 @@ class FeatureMMD(LossTerm):
         r, t = getattr(self.learn, 'aux', {}).get('restored'), getattr(self.learn, 'teacher_feature', None)
         return None if r is None or t is None else mk_mmd(r, t)
 
+# %% ../../nbs/30_onestage.parts.ipynb #572d6f8f
 def kd_div(student_logits, teacher_logits, T:float=4.)->torch.Tensor:
     "T^2 KL(teacher || student) on softened class probabilities; per-pixel logits are averaged over pixels."
     ls, pt = F.log_softmax(student_logits/T, 1), F.softmax(teacher_logits/T, 1)
     return (pt*(pt.clamp_min(1e-8).log() - ls)).sum(1).mean()*T**2
 
+# %% ../../nbs/30_onestage.parts.ipynb #9e4f927a
 class PredictionKD(LossTerm):
     "Conditional alignment: distillation of the teacher's predictions into the restoration stream's."
     name = 'kd'
@@ -74,6 +76,7 @@ class PredictionKD(LossTerm):
         r, t = getattr(self.learn, 'aux', {}).get('restored_logits'), getattr(self.learn, 'teacher_logits', None)
         return None if r is None or t is None else kd_div(r, t, self.T)
 
+# %% ../../nbs/30_onestage.parts.ipynb #6b8dac99
 class TranslationConsistency(LossTerm):
     "L_rec: the two inputs expressed in both translator spaces should agree (mean squared difference, summed over fusion levels)."
     name = 'rec'

@@ -29,6 +29,7 @@ def udml_noise(replace_at:float=UDML_REPLACE_AT, clip=None)->GaussianNoise:
     "The Gaussian protocol of the UDML experiments (std = level, the top level replaces the input)."
     return GaussianNoise(replace_at=replace_at, clip=clip)
 
+# %% ../../nbs/10_udml.baselines.ipynb #08b6beca
 class PhaseSchedule(Callback):
     "Switch the noise on at `noise_start` (fraction of training) and a model flag on at `flag_start`."
     order = 0
@@ -41,6 +42,7 @@ class PhaseSchedule(Callback):
         if self.flag_start is not None and hasattr(self.model, self.flag):
             setattr(self.model, self.flag, self.pct_train >= self.flag_start)
 
+# %% ../../nbs/10_udml.baselines.ipynb #4eb09d0c
 def noisy_training_cbs(levels:Sequence[float]=UDML_LEVELS, noise=None, p_clean:float=0.5, noise_start:float=0.3,
                        flag_start:float|None=None, seed:int|None=0)->list:
     "Callbacks of the shared protocol: noise injection with known levels, off during the first `noise_start` of training."
@@ -62,6 +64,7 @@ def confidence_score(logits:torch.Tensor, score:str='energy')->torch.Tensor:
         return (p*torch.log(p.clamp_min(1e-12))).sum(-1)
     raise ValueError(f"unknown score {score!r}: use 'energy' or 'entropy'")
 
+# %% ../../nbs/10_udml.baselines.ipynb #6e15c17f
 class DynamicLateFusion(nn.Module):
     "Unimodal heads mixed with per-sample weights from an empirical confidence score."
     def __init__(self, heads:Sequence[nn.Module], score:str='energy', temperature:float=1.):
@@ -78,6 +81,7 @@ class DynamicLateFusion(nn.Module):
         w = self.weights(uni, mask)
         return torch.einsum('bm,mbk->bk', w, uni)
 
+# %% ../../nbs/10_udml.baselines.ipynb #a8c22142
 class DynamicFusionNet(MultimodalNet):
     "`MultimodalNet` with `DynamicLateFusion`; in training also returns the unimodal logits for their losses."
     def forward(self, *inputs):
@@ -87,6 +91,7 @@ class DynamicFusionNet(MultimodalNet):
         if not self.training: return fused
         return fused, {'uni_logits': self.fusion.unimodal(feats), 'mask': mask}
 
+# %% ../../nbs/10_udml.baselines.ipynb #b809329c
 class UnimodalCE(LossTerm):
     "`gamma * sum_m CE(unimodal logits of m, y)` over the present modalities (reads `learn.aux['uni_logits']`)."
     name = 'unimodal'
@@ -100,6 +105,7 @@ class UnimodalCE(LossTerm):
         if mask is not None: ce = ce*mask.T.to(ce.dtype)
         return ce.mean(1).sum()
 
+# %% ../../nbs/10_udml.baselines.ipynb #241c76c4
 def dynamic_fusion_learner(dls, score:str='energy', gamma:float=1., feat_dim:int=64, encoder:str='auto', seed:int=0,
                            levels=UDML_LEVELS, noise_start:float=0.3, temperature:float=1.,
                            noise=None, # The training noise protocol (or one per modality); default `udml_noise()`

@@ -22,6 +22,7 @@ def logit_l1_dependence(uni_logits:torch.Tensor)->torch.Tensor:
     "Code proxy: batch mean of the L1 norm of each modality's unimodal logits `(M, B, K)` (per pixel, then averaged, for `(M, B, K, H, W)`) -> `(M,)`."
     return uni_logits.detach().abs().sum(2).flatten(1).mean(1)
 
+# %% ../../nbs/12_udml.dependence.ipynb #70abbddd
 @torch.no_grad()
 def dropout_dependence(model, xs, y, measure:str='drop_ce', feats=None)->torch.Tensor:
     "Dependence `(M,)` on one batch: the change of the fused prediction when each modality alone is removed."
@@ -38,6 +39,7 @@ def dropout_dependence(model, xs, y, measure:str='drop_ce', feats=None)->torch.T
         drops.append(s - full if measure == 'drop_ce' else full - s)
     return torch.stack(drops)
 
+# %% ../../nbs/12_udml.dependence.ipynb #fee2e719
 @torch.no_grad()
 def modality_dependence(model, dl, measures=('drop_acc', 'drop_ce'))->pd.DataFrame:
     "Dependence on each modality over a DataLoader (model in eval mode), one column per measure."
@@ -74,6 +76,7 @@ class DependenceTracker(nn.Module):
         self.n_updates += ok.long()
     def normalised(self)->torch.Tensor: return self.value/self.value.mean()
 
+# %% ../../nbs/12_udml.dependence.ipynb #a9f95c4e
 class DependenceUpdate(Callback):
     "After each training loss, measure the dependence on the batch and update `model.dependence`."
     order, run_valid = 6, False

@@ -25,6 +25,7 @@ def level_targets(level:torch.Tensor, levels:Sequence[float]=UDML_LEVELS)->torch
     x0, x1, f0 = xp[i-1], xp[i], fp[i-1]
     return f0 + (lv - x0)/(x1 - x0)
 
+# %% ../../nbs/11_udml.estimator.ipynb #f5ce0366
 class NoiseLevelEstimator(nn.Module):
     "Linear-Dropout-Linear head reading a (detached) uncertainty vector; returns sigma_hat = exp(o/2) > 0."
     def __init__(self, in_dim:int, hidden:int|None=None, dropout:float=0.1):
@@ -47,6 +48,7 @@ class PriorKL(LossTerm):
         tau = level_targets(self.learn.noise_level, self.levels)
         return sum(gaussian_kl(mu, sg, tau[:, m], self.reduce) for m, (mu, sg) in enumerate(zip(aux['mu'], aux['sigma'])))
 
+# %% ../../nbs/11_udml.estimator.ipynb #6a560b22
 class EstimatorMSE(LossTerm):
     "Sum over modalities of MSE(sigma_hat, tau) (target='std') or MSE(sigma_hat^2, tau) (target='var')."
     name = 'estimator'

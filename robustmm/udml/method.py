@@ -171,6 +171,7 @@ def udml_learner(dls, encoder:str='auto', feat_dim:int=64,
     learn.paper_preset = pre
     return learn
 
+# %% ../../nbs/13_udml.ipynb #80e5e234
 def fit_udml(learn, epochs:int=100, lr:float=1e-3, milestone:float=0.7, gamma:float=0.1):
     "The code's schedule: constant `lr`, multiplied by `gamma` at `milestone` (fraction of training)."
     learn.fit(epochs, lr, cbs=ParamScheduler({'lr': partial(paper_lr, lr, 0., (milestone,), gamma)}))
@@ -186,6 +187,7 @@ def udml_response(model, xs, level:float, modality:int, noise=None, seed:int=0)-
         return dict(inputs=ys, sigma_hat=model.sigma_hat(feats).cpu(), weights=model.weights(feats).cpu())
     finally: model.train(was)
 
+# %% ../../nbs/13_udml.ipynb #f9dd6ad2
 def show_udml_noise(learn, xs, level:float=4., modality:int=0, noise=None, row:int=0, names=None, seed:int=0):
     "Three panels: the corrupted input of `row` (over the clean one), mean estimated noise per modality, mean fusion weight per modality."
     model = learn.model if hasattr(learn, 'model') else learn
@@ -202,6 +204,7 @@ def show_udml_noise(learn, xs, level:float=4., modality:int=0, noise=None, row:i
     plt.tight_layout()
     return r
 
+# %% ../../nbs/13_udml.ipynb #85916816
 def udml_noise_widget(learn, xs, names=None):
     "Level, modality and protocol (additive / replaced) -> corrupted input, UDML's noise estimate and weights (JupyterLab)."
     import ipywidgets as W
