@@ -10,9 +10,11 @@ import argparse, json, time
 from pathlib import Path
 import numpy as np, torch
 from scipy.stats import spearmanr
-from robustmm.core import subset_mask, modality_generator
+from robustmm.core import subset_mask
+from robustmm.noise import modality_generator
 from robustmm.data import MultimodalDataLoaders
-from robustmm.learner import fusion_learner, FixedSubset
+from robustmm.learner import fusion_learner
+from robustmm.callbacks import FixedSubset
 from robustmm.evaluate import evaluate_subsets, evaluate_noise, evaluate_presence, random_presence, main_output
 from robustmm.avdigits import load_avdigits, avdigits_noise, AVDIGITS_LEVELS
 from robustmm.udml import udml_learner, static_fusion_learner, dynamic_fusion_learner, confidence_score

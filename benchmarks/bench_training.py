@@ -17,7 +17,9 @@ import torch, torch.nn.functional as F
 from fastai.learner import Learner
 from fastai.optimizer import Adam
 from robustmm.data import load_mfeat, MultimodalDataLoaders
-from robustmm.learner import fusion_learner, AuxOutputs, CrossEntropy, FastAdam
+from robustmm.learner import fusion_learner, CrossEntropy
+from robustmm.callbacks import AuxOutputs
+from robustmm.optim import FastAdam
 from robustmm.udml import udml_learner, dynamic_fusion_learner
 from robustmm.dmrnet import dmrnet_learner
 from robustmm.mmanet import mmanet_learner, teacher_learner

@@ -8,7 +8,7 @@ Docs: https://robustmm.github.io/robustmm/avdigits.html.md"""
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
-from .core import GaussianNoise
+from .noise import GaussianNoise
 from .data import MultimodalDataset, DataSplits, read_mfeat
 from .media import read_wav
 import matplotlib.pyplot as plt

@@ -6,22 +6,24 @@ Docs: https://robustmm.github.io/robustmm/cli.html.md"""
 
 # %% ../nbs/70_cli.ipynb #18526541
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 import argparse, json, sys, time
 from contextlib import ExitStack
 from pathlib import Path
 import pandas as pd, torch
 import matplotlib
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.torch_core import default_device
 import fastai.callback.fp16  # Learner.to_fp16
-from .core import GaussianNoise, check_levels
+from .noise import GaussianNoise, check_levels
 from .data import load_mfeat, MultimodalDataLoaders, DataSplits, MultimodalDataset
 from .datasets import load_npz, load_manifest, load_cremad, load_av_folder, load_nyuv2, load_casia_surf, carve_valid
 from .synthetic import synth_multimodal
 from .distributed import init_distributed, distributed_device, is_main_process, world_size
 from .avdigits import load_avdigits, avdigits_noise, AVDIGITS_LEVELS
 from .learner import fusion_learner
-from .evaluate import evaluate_subsets, evaluate_noise, plot_subsets, plot_noise, relative_robustness
+from .evaluate import evaluate_subsets, evaluate_noise
+from .plots import plot_subsets, plot_noise
+from .stats import relative_robustness
 from .udml import udml_learner, dynamic_fusion_learner
 from .dmrnet import dmrnet_learner, common_subspace_learner
 from .mmanet import mmanet_learner, teacher_learner

@@ -1,4 +1,4 @@
-"""The data model for M modalities: batches, presence masks, modality subsets, noise protocols and input validation.
+"""The data model for M modalities: batches, presence masks, modality subsets, and input validation.
 
 Docs: https://robustmm.github.io/robustmm/core.html.md"""
 
@@ -6,15 +6,14 @@ Docs: https://robustmm.github.io/robustmm/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #3a5434dd
 from __future__ import annotations
-import itertools, math, functools
+import itertools, functools
 from typing import Sequence
-import torch, torch.nn as nn, torch.nn.functional as F
+import torch, torch.nn as nn
 
 # %% auto #0
 __all__ = ['check_modalities', 'check_labels', 'all_subsets', 'subset_name', 'subset_index', 'check_mask', 'subset_mask',
            'subset_masks', 'subset_id', 'mask_ids', 'id_subset', 'sample_modality_mask', 'MissingTokens', 'apply_mask',
-           'split_inputs', 'check_levels', 'Noise', 'GaussianNoise', 'SaltPepperNoise', 'gaussian_kernel1d',
-           'GaussianBlur', 'modality_generator', 'noise_for', 'corrupt', 'captured_notebook']
+           'split_inputs']
 
 # %% ../nbs/00_core.ipynb #2dd99d75
 def _mod_name(i, names=None): return f"'{names[i]}'" if names is not None else f"#{i}"
@@ -215,142 +214,3 @@ def split_inputs(inputs:Sequence[torch.Tensor], n_modalities:int, names=None)->t
     bs = check_modalities(inputs, n_modalities, names)
     if mask is not None: check_mask(mask, n_modalities, bs)
     return inputs, mask
-
-# %% ../nbs/00_core.ipynb #353bb2a5
-def check_levels(levels, name:str='levels')->list[float]:
-    "A non-empty list of finite noise levels >= 0, or a clear error naming `name`."
-    try: lv = [float(l) for l in levels]
-    except (TypeError, ValueError): raise ValueError(f"{name} must be a sequence of numbers, got {levels!r}") from None
-    if not lv: raise ValueError(f"{name} must not be empty")
-    bad = [l for l in lv if not math.isfinite(l) or l < 0]
-    if bad: raise ValueError(f"{name} must be finite numbers >= 0, got {bad}")
-    return lv
-
-# %% ../nbs/00_core.ipynb #5e217da8
-def _levels(level, x:torch.Tensor)->torch.Tensor:
-    "Per-sample levels as a float tensor of shape (B,) on x's device"
-    lv = torch.as_tensor(level, dtype=torch.float32, device=x.device)
-    if lv.ndim == 0: lv = lv.expand(x.shape[0])
-    if lv.shape != (x.shape[0],): raise ValueError(f"level must be a number or one value per sample ({x.shape[0]}), got shape {tuple(lv.shape)}")
-    if not bool(((lv >= 0) & torch.isfinite(lv)).all()): raise ValueError("noise levels must be finite numbers >= 0 (got NaN, inf or a negative level)")
-    return lv
-
-# %% ../nbs/00_core.ipynb #4c6077f3
-# seeded noise is drawn on the generator's device: a generator on the batch's device (`modality_generator(...,
-# device=x.device)`) draws on the GPU without a host copy; a CPU generator draws on the CPU (same numbers as ever)
-def _randn_like(x, generator):
-    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=generator.device).to(x.device) if generator is not None else torch.randn_like(x)
-
-def _rand_like(x, generator):
-    return torch.rand(x.shape, generator=generator, dtype=x.dtype, device=generator.device).to(x.device) if generator is not None else torch.rand_like(x)
-
-class Noise:
-    "Base class of a noise protocol: `noise(x, level, generator)` corrupts `x` (batch first) with per-sample `level`."
-    name = 'noise'
-    def __call__(self, x:torch.Tensor, level, generator:torch.Generator|None=None)->torch.Tensor:
-        lv = _levels(level, x)
-        if not x.is_floating_point(): raise TypeError(f"noise can only be applied to floating point data, got {x.dtype}")
-        return self.corrupt(x, lv, generator)
-    def corrupt(self, x, lv, generator): raise NotImplementedError
-    def __repr__(self): return f"{type(self).__name__}({', '.join(f'{k}={v}' for k, v in vars(self).items())})"
-
-# %% ../nbs/00_core.ipynb #72ed8c7f
-class GaussianNoise(Noise):
-    "Additive zero-mean Gaussian noise with standard deviation `scale*level**power` (data units; default: the level itself)."
-    name = 'gaussian'
-    def __init__(self, replace_at:float|None=None, # Levels >= this replace the input by noise of that standard deviation
-                 clip:tuple[float, float]|None=None, # Clip the result to this range (e.g. (0, 1) for images)
-                 scale:float=1., power:float=1.): # std = scale*level**power (UDML's code: level^2/255 on [0, 1] pixels, level on log spectrograms)
-        if not (scale > 0 and power > 0): raise ValueError(f"scale and power must be positive, got scale={scale}, power={power}")
-        self.replace_at, self.clip, self.scale, self.power = replace_at, clip, scale, power
-    def corrupt(self, x, lv, generator):
-        eps = _randn_like(x, generator)
-        s = _expand_mask(self.scale*lv**self.power, x)
-        out = x + s*eps
-        if self.replace_at is not None:
-            out = torch.where(_expand_mask(lv >= self.replace_at, x).bool(), s*eps, out)
-        return out.clamp(*self.clip) if self.clip is not None else out
-
-# %% ../nbs/00_core.ipynb #68b419ff
-class SaltPepperNoise(Noise):
-    "Replace a fraction `level` (or `level` percent) of the entries, half by `low`, half by `high` (default: each sample's min / max)."
-    name = 'salt_pepper'
-    def __init__(self, low:float|None=None, high:float|None=None,
-                 percent:bool=False): # Levels in percent of the entries (UDML's strengths 5 and 10 read as 5% and 10%)
-        self.low, self.high, self.percent = low, high, percent
-    def corrupt(self, x, lv, generator):
-        if self.percent: lv = lv/100
-        if (lv > 1).any(): raise ValueError(f"salt-and-pepper levels must lie in [0, {100 if self.percent else 1}]")
-        flat = x.flatten(1)
-        lo = flat.min(1).values if self.low is None else torch.full_like(flat[:, 0], self.low)
-        hi = flat.max(1).values if self.high is None else torch.full_like(flat[:, 0], self.high)
-        u, v = _rand_like(x, generator), _rand_like(x, generator)
-        hit = u < _expand_mask(lv, x)
-        val = torch.where(v < 0.5, _expand_mask(lo, x), _expand_mask(hi, x))
-        return torch.where(hit, val, x)
-
-# %% ../nbs/00_core.ipynb #7c7dba76
-def gaussian_kernel1d(sigma:float, truncate:float=3.0)->torch.Tensor:
-    "Normalised 1-D Gaussian kernel with radius ceil(truncate*sigma)."
-    r = max(int(math.ceil(truncate*sigma)), 1)
-    t = torch.arange(-r, r+1, dtype=torch.float32)
-    k = torch.exp(-0.5*(t/sigma)**2)
-    return k/k.sum()
-
-# %% ../nbs/00_core.ipynb #ac93ebd3
-class GaussianBlur(Noise):
-    "Gaussian blur of images `(B, C, H, W)` with standard deviation `level` pixels (reflect padding)."
-    name = 'blur'
-    def corrupt(self, x, lv, generator):
-        if x.ndim != 4: raise ValueError(f"GaussianBlur needs images of shape (B, C, H, W), got {tuple(x.shape)}")
-        out = x.clone()
-        for s in lv.unique().tolist():  # one convolution per distinct level
-            if s <= 0: continue
-            idx = (lv == s).nonzero().flatten()
-            k = gaussian_kernel1d(s).to(x)
-            r, C = len(k)//2, x.shape[1]
-            r = min(r, x.shape[2]-1, x.shape[3]-1)
-            k = k[len(k)//2-r: len(k)//2+r+1]; k = k/k.sum()
-            xi = F.pad(x[idx], (r, r, r, r), mode='reflect')
-            xi = F.conv2d(xi, k.view(1, 1, 1, -1).expand(C, 1, 1, -1), groups=C)
-            out[idx] = F.conv2d(xi, k.view(1, 1, -1, 1).expand(C, 1, -1, 1), groups=C)
-        return out
-
-# %% ../nbs/00_core.ipynb #73eead8c
-def modality_generator(seed:int, *keys:int, device=None)->torch.Generator:
-    "A generator on `device` (default CPU) seeded from `seed` and integer keys (batch index, modality...): the same noise for the same seed on one device."
-    s = seed
-    for k in keys: s = (s*1_000_003 + int(k) + 1) % (2**63 - 1)
-    return torch.Generator(device=device or 'cpu').manual_seed(s)
-
-# %% ../nbs/00_core.ipynb #f816414b
-def noise_for(noise, m:int)->Noise:
-    "Modality `m`'s protocol: `noise` itself, or its m-th entry when a list gives one protocol per modality."
-    if isinstance(noise, (list, tuple)):
-        if not 0 <= m < len(noise): raise ValueError(f"one noise protocol per modality: {len(noise)} given, modality {m} has none")
-        return noise[m]
-    return noise
-
-# %% ../nbs/00_core.ipynb #a79677f5
-def corrupt(xs:Sequence[torch.Tensor], # One tensor per modality
-            noise:Noise, # The noise protocol, or a list with one per modality
-            level, # A number, or (B,) per-sample levels, or a dict {modality index: level}
-            modalities=None, # Indices (or a subset spec) of the modalities to corrupt; default all
-            seed:int|None=0, # Seed for reproducible noise (None: torch's global RNG)
-            names=None, batch_idx:int=0)->list[torch.Tensor]:
-    "Return a copy of `xs` with the chosen modalities corrupted by `noise` at `level`."
-    xs = list(xs)
-    mods = range(len(xs)) if modalities is None else subset_index(modalities, names, len(xs))
-    out = list(xs)
-    for m in mods:
-        lv = level[m] if isinstance(level, dict) else level
-        g = modality_generator(seed, batch_idx, m, device=xs[m].device) if seed is not None else None
-        out[m] = noise_for(noise, m)(xs[m], lv, g)
-    return out
-
-# %% ../nbs/00_core.ipynb #4c9b1829
-def captured_notebook()->bool:
-    "Whether cells run without a live front end (execnb's `CaptureShell`: nbdev-test, the docs build)."
-    try: from IPython import get_ipython
-    except ImportError: return False
-    return type(get_ipython()).__name__ == 'CaptureShell'

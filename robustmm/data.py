@@ -6,13 +6,13 @@ Docs: https://robustmm.github.io/robustmm/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #dc33afe6
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 import random, copy, weakref
 from pathlib import Path
 from typing import Sequence, NamedTuple
 from collections import namedtuple
 import numpy as np, torch
 import matplotlib.pyplot as plt
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.data.core import TfmdDL, DataLoaders
 from fastai.data.load import fa_collate
 from fastai.torch_core import default_device, to_device

@@ -6,8 +6,8 @@ Docs: https://robustmm.github.io/robustmm/distill.html.md"""
 
 # %% ../nbs/07_distill.ipynb #55d3ef43
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 import torch, torch.nn as nn
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.callback.core import Callback
 
 # %% auto #0

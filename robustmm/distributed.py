@@ -6,10 +6,10 @@ Docs: https://robustmm.github.io/robustmm/distributed.html.md"""
 
 # %% ../nbs/03b_distributed.ipynb #17a9457c
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 import os, inspect, atexit, gc
 import torch, torch.nn as nn, torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.callback.core import Callback
 from .data import MultimodalDL
 

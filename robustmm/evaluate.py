@@ -10,15 +10,15 @@ from typing import Sequence
 import numpy as np, pandas as pd, torch, torch.nn as nn
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
-from .core import all_subsets, subset_index, subset_name, subset_mask, subset_masks, apply_mask, Noise, GaussianNoise, modality_generator, check_levels, _expand_mask, noise_for, check_mask, sample_modality_mask, captured_notebook
+from .core import all_subsets, subset_index, subset_name, subset_mask, subset_masks, apply_mask, _expand_mask, check_mask, sample_modality_mask
+from .noise import Noise, GaussianNoise, modality_generator, check_levels, noise_for
+from .progress import captured_notebook
 from .metrics import confusion_matrix, metric_fn
 from .models import repeat_batch, stacked_subset_outputs, subset_output_chunks
 
 # %% auto #0
 __all__ = ['main_output', 'subset_confusions', 'evaluate_subsets', 'evaluate_noise', 'random_presence', 'evaluate_presence',
-           'relative_robustness', 'effective_robustness', 'mean_std', 'paired_difference', 'paired_table',
-           'plot_subsets', 'plot_noise', 'predict_with_presence', 'show_presence', 'explorer', 'presence_widget',
-           'subsets_widget']
+           'predict_with_presence']
 
 # %% ../nbs/05_evaluate.ipynb #8fba1c03
 def main_output(out):
@@ -229,108 +229,6 @@ def evaluate_presence(model, # A Learner, or a module with encode/fuse/head
     if start != len(presence): raise ValueError(f"presence has {len(presence)} rows for the {start} samples of the DataLoader")
     return _scores(cm, metrics)
 
-# %% ../nbs/05_evaluate.ipynb #acb445ef
-def relative_robustness(df:pd.DataFrame, metric:str='accuracy')->pd.Series:
-    "Area under the metric-vs-level curve divided by the level range, per corrupted set."
-    def area(g):
-        g = g.sort_values('level'); x, y = g['level'].values, g[metric].values
-        return np.trapezoid(y, x)/(x[-1] - x[0]) if len(x) > 1 else float(y[0])
-    return df.groupby('corrupted', sort=False)[['level', metric]].apply(area).rename(f'relative_robustness_{metric}')
-
-# %% ../nbs/05_evaluate.ipynb #3ff5ca78
-def effective_robustness(df:pd.DataFrame, reference:pd.DataFrame, metric:str='accuracy')->pd.Series:
-    "Relative robustness of `df` minus that of a `reference` result on the same levels."
-    return (relative_robustness(df, metric) - relative_robustness(reference, metric)).rename(f'effective_robustness_{metric}')
-
-# %% ../nbs/05_evaluate.ipynb #203aba2d
-def mean_std(tables:Sequence[pd.DataFrame], keys:Sequence[str]|None=None)->pd.DataFrame:
-    "Mean and std (over runs) of the numeric columns of several equally shaped result tables."
-    if not tables: raise ValueError("mean_std needs at least one table")
-    if keys: tables = [t.set_index(list(keys)) for t in tables]
-    num = [t.select_dtypes('number') for t in tables]
-    stack = np.stack([t.values.astype(float) for t in num])
-    cols = num[0].columns
-    out = pd.DataFrame(stack.mean(0), index=num[0].index, columns=cols).add_suffix('_mean')
-    sd = pd.DataFrame(stack.std(0, ddof=1) if len(tables) > 1 else np.zeros_like(stack[0]), index=num[0].index, columns=cols).add_suffix('_std')
-    return pd.concat([out, sd], axis=1)[[c + s for c in cols for s in ('_mean', '_std')]]
-
-# %% ../nbs/05_evaluate.ipynb #70d917ff
-def paired_difference(a, b, conf:float=0.95)->dict:
-    "Mean of the paired differences `a - b` (one pair per seed) with its Student-t interval: `{'diff', 'lo', 'hi', 'n'}`."
-    from scipy import stats
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if d.ndim != 1 or len(d) < 2: raise ValueError(f"need at least two paired values (one per seed), got {len(d)}")
-    h = stats.t.ppf((1 + conf)/2, len(d) - 1)*d.std(ddof=1)/np.sqrt(len(d))
-    return dict(diff=d.mean(), lo=d.mean() - h, hi=d.mean() + h, n=len(d))
-
-# %% ../nbs/05_evaluate.ipynb #84ea3d7d
-def paired_table(per_seed:pd.DataFrame, # One row per seed, one column per model
-                 pairs, # [(a, b), ...]: each row of the result is a - b
-                 n_test:int|None=None)->pd.DataFrame: # Test samples: adds `rows`, the difference in samples (accuracy-like metrics only)
-    "`paired_difference` for several pairs of columns: `diff`, `lo`, `hi`, `n` (and `rows`), one row per pair, rounded."
-    out = pd.DataFrame({f'{a} - {b}': paired_difference(per_seed[a], per_seed[b]) for a, b in pairs}).T
-    if n_test is not None: out['rows'] = out['diff']*n_test
-    return out.round(4)
-
-# %% ../nbs/05_evaluate.ipynb #21443c99
-def _as_dict(results): return results if isinstance(results, dict) else {'': results}
-
-def plot_subsets(results, # A table from `evaluate_subsets`, or {method: table}
-                 metric:str='accuracy', ax=None, figsize=None,
-                 kind:str='auto'): # 'bars', 'heatmap' (methods x subsets), or 'auto': a heatmap beyond 15 subsets
-    "A metric per modality subset: grouped bars (each method's mean dashed) or a methods x subsets heatmap."
-    if kind not in ('auto', 'bars', 'heatmap'): raise ValueError(f"kind must be 'auto', 'bars' or 'heatmap', got {kind!r}")
-    results = _as_dict(results)
-    first = next(iter(results.values()))
-    subs = [i for i in first.index if i not in ('mean', 'worst')]
-    if kind == 'heatmap' or (kind == 'auto' and len(subs) > 15): return _subset_heatmap(results, subs, metric, ax, figsize)
-    ax = ax or plt.subplots(figsize=figsize or (min(16, max(6, 0.35*len(subs)*max(1, len(results)))), 3.8))[1]
-    w = 0.8/len(results); x = np.arange(len(subs))
-    for k, (name, df) in enumerate(results.items()):
-        bars = ax.bar(x + (k - (len(results)-1)/2)*w, df.loc[subs, metric].values, w, label=name or None)
-        ax.axhline(df.loc['mean', metric], color=bars.patches[0].get_facecolor(), ls='--', lw=1)
-    ax.set_xticks(x); ax.set_xticklabels(subs, rotation=90 if len(subs) > 8 else 30, ha='center' if len(subs) > 8 else 'right', fontsize=8)
-    ax.set_ylabel(metric); ax.set_title(f'{metric} per modality subset (dashed: mean)')
-    if len(results) > 1 or next(iter(results)): ax.legend(fontsize=8)
-    return ax
-
-# %% ../nbs/05_evaluate.ipynb #bd8942a3
-def _subset_heatmap(results, subs, metric, ax=None, figsize=None):
-    "Methods (rows) x subsets (columns, by size then name), the value written in each cell when there is room."
-    subs = sorted(subs, key=lambda s: (s.count('+'), s))
-    names = list(results)
-    v = np.array([[results[n].loc[s, metric] for s in subs] for n in names], dtype=float)
-    ax = ax or plt.subplots(figsize=figsize or (min(16, 2 + 0.22*len(subs)), 1.2 + 0.35*len(names)))[1]
-    im = ax.imshow(v, aspect='auto', cmap='viridis')
-    ax.set_xticks(range(len(subs))); ax.set_xticklabels(subs, rotation=90, fontsize=6 if len(subs) > 30 else 8)
-    ax.set_yticks(range(len(names))); ax.set_yticklabels([n or metric for n in names], fontsize=8)
-    if len(subs)*len(names) <= 60:
-        for (r, c), x in np.ndenumerate(v): ax.text(c, r, f'{x:.2f}', ha='center', va='center', fontsize=7, color='w')
-    plt.colorbar(im, ax=ax, fraction=0.02, pad=0.01, label=metric)
-    ax.set_title(f'{metric} per modality subset (columns by number of modalities)', fontsize=9)
-    return ax
-
-# %% ../nbs/05_evaluate.ipynb #7503c63f
-def plot_noise(results, # A table from `evaluate_noise`, or {method: table}
-               metric:str='accuracy', corrupted=None, figsize=None,
-               ncols:int=4): # panels per row: seven noise settings become two readable rows
-    "One panel per corrupted modality set: metric vs noise level, one line per method."
-    results = _as_dict(results)
-    first = next(iter(results.values()))
-    sets = list(dict.fromkeys(first['corrupted'])) if corrupted is None else list(corrupted)
-    ncols = min(ncols, len(sets)); nrows = -(-len(sets)//ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=figsize or (3.2*ncols, 2.9*nrows), squeeze=False, sharey=True)
-    for ax, s in zip(axs.flat, sets):
-        for name, df in results.items():
-            g = df[df.corrupted == s].sort_values('level')
-            ax.plot(g['level'], g[metric], marker='o', ms=3, label=name or None)
-        ax.set_title(f'noise on {s}', fontsize=9); ax.set_xlabel('noise level')
-    for ax in axs.flat[len(sets):]: ax.set_visible(False)
-    for row in axs: row[0].set_ylabel(metric)
-    if len(results) > 1 or next(iter(results)): axs.flat[0].legend(fontsize=8)
-    plt.tight_layout()
-    return axs
-
 # %% ../nbs/05_evaluate.ipynb #727efa49
 @torch.no_grad()
 def predict_with_presence(learners:dict, # {name: Learner or model}
@@ -346,50 +244,3 @@ def predict_with_presence(learners:dict, # {name: Learner or model}
         try: out[name] = main_output(model(*[x.to(dev) for x in xs], mask)).float().softmax(1).cpu()
         finally: model.train(was)
     return out
-
-# %% ../nbs/05_evaluate.ipynb #bf0e9580
-def show_presence(learners:dict, ds, idx:int=0, presence=None, names=None, ax=None):
-    "Bar chart: each model's probability of every class for sample `idx` of `ds`, with only the `presence` modalities."
-    M = len(ds.names); presence = [True]*M if presence is None else list(presence)
-    if not any(presence): raise ValueError("presence: at least one modality must be present")
-    x = [t[idx:idx+1] for t in ds.tensors[:M]]; y = int(ds.tensors[M][idx])
-    probs = predict_with_presence(learners, x, presence)
-    ax = ax or plt.subplots(figsize=(6.5, 2.8))[1]
-    K = next(iter(probs.values())).shape[1]; w = 0.8/len(probs)
-    for k, (name, p) in enumerate(probs.items()): ax.bar(np.arange(K) + (k - (len(probs)-1)/2)*w, p[0].numpy(), w, label=name)
-    ax.axvline(y, color='k', ls=':', lw=1); ax.set_ylim(0, 1); ax.set_xlabel('class (dotted: the true one)'); ax.set_ylabel('probability')
-    present = '+'.join(n for n, p in zip(ds.names, presence) if p)
-    ax.set_title(f'sample {idx}, present: {present}', fontsize=9); ax.legend(fontsize=7)
-    return ax
-
-# %% ../nbs/05_evaluate.ipynb #4895b000
-def explorer(draw, **controls):
-    "`ipywidgets` controls above an output that `draw(**values)` redraws on every change; without a front end it draws and keeps nothing."
-    import ipywidgets as W
-    out = W.Output()
-    def redraw(change=None):
-        values = {k: c.value for k, c in controls.items()}
-        if captured_notebook(): draw(**values); plt.close('all'); return   # nothing to show (and no terminal escapes stored): still runs the drawing
-        with out:
-            out.clear_output(wait=True); draw(**values); plt.show()
-    for c in controls.values(): c.observe(redraw, 'value')
-    redraw()
-    return W.VBox([*controls.values(), out])
-
-# %% ../nbs/05_evaluate.ipynb #f155eded
-def presence_widget(learners:dict, ds):
-    "Tick the modalities a sample arrives with and pick the sample: every model's prediction (JupyterLab)."
-    import ipywidgets as W
-    def draw(idx, **present):
-        if any(present.values()): show_presence(learners, ds, idx, [present[n] for n in ds.names])
-    return explorer(draw, idx=W.IntSlider(value=0, min=0, max=len(ds) - 1, description='sample'),
-                    **{n: W.Checkbox(value=True, description=n, indent=False) for n in ds.names})
-
-# %% ../nbs/05_evaluate.ipynb #6d3357b7
-def subsets_widget(results:dict, metric:str='accuracy'):
-    "The subset table as a heatmap, with a selector of the methods to compare (JupyterLab)."
-    import ipywidgets as W
-    def draw(methods):
-        if methods: plot_subsets({m: results[m] for m in methods}, metric, kind='heatmap')
-    names = list(results)
-    return explorer(draw, methods=W.SelectMultiple(options=names, value=tuple(names), description='methods'))

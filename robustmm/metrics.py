@@ -6,8 +6,8 @@ Docs: https://robustmm.github.io/robustmm/metrics.html.md"""
 
 # %% ../nbs/03_metrics.ipynb #d5d8f8da
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 import torch
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.learner import Metric
 
 # %% auto #0

@@ -16,7 +16,7 @@ from .core import split_inputs, apply_mask, _expand_mask, MissingTokens, subset_
 __all__ = ['RESNET_ARCHS', 'ENCODERS', 'MLPEncoder', 'ConvEncoder', 'resnet_arch', 'ResNetEncoder', 'VideoEncoder', 'SegHead',
            'ConcatFusion', 'LateFusion', 'WeightedFusion', 'MultimodalNet', 'repeat_batch', 'subset_output_chunks',
            'stacked_subset_outputs', 'encoder_for', 'modality_encoders', 'fusion_model', 'encoder_stages',
-           'stage_channels', 'SqueezeExcite', 'SEAddFusion', 'LevelFusion', 'CombinationState']
+           'stage_channels', 'SqueezeExcite', 'SEAddFusion', 'LevelFusion']
 
 # %% ../nbs/02_models.ipynb #97551bb3
 class MLPEncoder(nn.Sequential):
@@ -346,40 +346,3 @@ class LevelFusion(nn.Module):
             extras.append(extra)
             hs[self.primary] = fused   # the other streams go on with their own (unmasked) features
         return (F.adaptive_avg_pool2d(fused, 1).flatten(1) if self.out == 'vector' else fused), extras
-
-# %% ../nbs/02_models.ipynb #ca47937f
-class CombinationState(nn.Module):
-    "Per-combination statistics and a selected set of combinations, in buffers (saved with the model's state dict)."
-    def __init__(self, n_modalities:int):
-        super().__init__()
-        self.n_modalities, n = n_modalities, 2**n_modalities
-        self.register_buffer('stats', torch.zeros(2, n))                       # running sum and count per combination id
-        self.register_buffer('selected', torch.zeros(n, dtype=torch.bool))    # the chosen combinations
-        self.register_buffer('done', torch.zeros((), dtype=torch.bool))        # whether the choice has been made
-    @torch.no_grad()
-    def accumulate(self, ids:torch.Tensor, values:torch.Tensor):
-        "Add per-sample `values` to the combinations `ids`; non-finite values are skipped (no device sync)."
-        ok = torch.isfinite(values)
-        self.stats[0].index_add_(0, ids, torch.where(ok, values, torch.zeros_like(values)).to(self.stats))
-        self.stats[1].index_add_(0, ids, ok.to(self.stats))
-    @torch.no_grad()
-    def add(self, scores:dict):
-        "Add one value per subset (e.g. one mining round's scores)."
-        for s, v in scores.items():
-            if math.isfinite(v): self.stats[0, subset_id(s)] += v; self.stats[1, subset_id(s)] += 1
-    def scores(self, subsets, reduce:str='mean')->dict:
-        "`{subset: mean (or sum) of its values}` for the subsets that have any."
-        st = self.stats.cpu()
-        return {s: float(st[0, subset_id(s)]/(st[1, subset_id(s)] if reduce == 'mean' else 1)) for s in subsets if st[1, subset_id(s)] > 0}
-    @torch.no_grad()
-    def select(self, subsets):
-        "Record the chosen combinations."
-        self.selected.zero_(); self.selected[[subset_id(s) for s in subsets]] = True; self.done.fill_(True)
-    @property
-    def is_done(self)->bool: return bool(self.done)
-    def subsets(self)->list|None:
-        "The chosen combinations (None before the choice)."
-        if not self.is_done: return None
-        return sorted((id_subset(i, self.n_modalities) for i in self.selected.nonzero().flatten().tolist()), key=lambda s: (len(s), s))
-    @torch.no_grad()
-    def reset(self): self.stats.zero_(); self.selected.zero_(); self.done.zero_()

@@ -5,7 +5,7 @@ import argparse, json, sys
 import torch, torch.distributed as dist
 from fastai.torch_core import set_seed
 from robustmm.data import load_mfeat, MultimodalDataLoaders
-from robustmm.learner import LossParts
+from robustmm.callbacks import LossParts
 from robustmm.distributed import is_distributed, is_main_process, world_size
 from robustmm.cli import METHODS, DEFAULT_METHODS
 

@@ -3,7 +3,8 @@ warm-up and mining epochs, encoder depth, per dataset."""
 import numpy as np, pytest, torch, torch.nn as nn
 from robustmm.data import MultimodalDataset, MultimodalDataLoaders
 from robustmm.synthetic import synth_multimodal
-from robustmm.learner import CoupledSGD, fit_paper
+from robustmm.optim import CoupledSGD
+from robustmm.presets import fit_paper
 from robustmm.udml import udml_learner, UDML_PRESETS
 from robustmm.dmrnet import dmrnet_learner, HardCombinationRegularizer, DMRNET_PRESETS
 from robustmm.mmanet import mmanet_learner, teacher_learner, ModalityAwareRegularization, MarginAwareDistillation, MMANET_PRESETS
@@ -104,7 +105,7 @@ def test_unknown_preset_is_a_clear_error():
 def test_segmentation_options_of_the_code():
     "Per-pixel KL, and the hard-combination / MAR losses normalised over the selected samples (the segmentation code)."
     from types import SimpleNamespace
-    from robustmm.models import CombinationState
+    from robustmm.selection import CombinationState
     y = torch.zeros(4, dtype=torch.long)
     mask = torch.tensor([[True, False], [False, True], [True, False], [True, True]])
     for norm, expect in (('batch', 2/4), ('selected', 2/2)):

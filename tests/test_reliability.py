@@ -39,10 +39,11 @@ def test_same_seed_same_numbers():
 # ---- the cases of the reliability issue: each failed before the change ----
 import math, subprocess, sys, json
 import numpy as np, pandas as pd, pytest, torch.nn as nn
-from robustmm.core import GaussianNoise, SaltPepperNoise, apply_mask
+from robustmm.noise import GaussianNoise, SaltPepperNoise
+from robustmm.core import apply_mask
 from robustmm.data import MultimodalDataset, MultimodalDataLoaders, MultimodalDL
 from robustmm.synthetic import synth_multimodal
-from robustmm.learner import NonFiniteLossError, LossParts, ModalityDropout, NoiseInjection
+from robustmm.callbacks import NonFiniteLossError, LossParts, ModalityDropout, NoiseInjection
 from robustmm.udml import udml_learner, dynamic_fusion_learner, static_fusion_learner
 from robustmm.dmrnet import dmrnet_learner, common_subspace_learner, HardCombinationRegularizer
 from robustmm.mmanet import mmanet_learner, teacher_learner, ModalityAwareRegularization

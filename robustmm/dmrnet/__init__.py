@@ -6,7 +6,7 @@ Docs: https://robustmm.github.io/robustmm/dmrnet.html"""
 from .model import *
 from .hard import *
 from .method import *
-from ..learner import fit_paper
+from ..presets import fit_paper
 from . import model as _model, hard as _hard, method as _method
 
 __all__ = _model.__all__ + _hard.__all__ + _method.__all__ + ['fit_paper']

@@ -6,13 +6,15 @@ Docs: https://robustmm.github.io/robustmm/dmrnet.hard.html.md"""
 
 # %% ../../nbs/21_dmrnet.hard.ipynb #42ac5b4a
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.callback.core import Callback
 from ..core import all_subsets, subset_index, subset_masks, subset_name, subset_id, mask_ids
 from ..distributed import all_reduce
-from ..learner import LossTerm, check_point, epochs_or_fraction, selected_mean
+from ..callbacks import LossTerm
+from ..presets import check_point, epochs_or_fraction
+from ..selection import selected_mean
 import pandas as pd
 
 # %% auto #0

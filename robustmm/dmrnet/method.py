@@ -6,14 +6,14 @@ Docs: https://robustmm.github.io/robustmm/dmrnet.html.md"""
 
 # %% ../../nbs/22_dmrnet.ipynb #8542b439
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 from functools import partial
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.optimizer import SGD
 from .model import *
 from .hard import *
 from fastcore.foundation import L
 from fastcore.basics import ifnone
-from ..learner import paper_preset, paper_learner_kwargs, fit_paper
+from ..presets import paper_preset, paper_learner_kwargs, fit_paper
 
 # %% auto #0
 __all__ = ['DMRNET_PRESETS', 'DMRNET_DEFAULTS', 'dmrnet_learner', 'common_subspace_learner']

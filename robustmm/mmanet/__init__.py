@@ -6,7 +6,7 @@ Docs: https://robustmm.github.io/robustmm/mmanet.html"""
 from .distill import *
 from .mar import *
 from .method import *
-from ..learner import fit_paper
+from ..presets import fit_paper
 from . import distill as _distill, mar as _mar, method as _method
 
 __all__ = _distill.__all__ + _mar.__all__ + _method.__all__ + ['fit_paper']

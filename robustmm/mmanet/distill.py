@@ -9,9 +9,10 @@ from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
-from ..evaluate import explorer
+from ..widgets import explorer
 from fastai.callback.core import Callback
-from ..learner import LossTerm, check_point
+from ..callbacks import LossTerm
+from ..presets import check_point
 from ..distill import Teacher
 _all_ = ['Teacher']   # the shared frozen-teacher callback, re-exported for `from robustmm.mmanet import *`
 

@@ -6,16 +6,18 @@ Docs: https://robustmm.github.io/robustmm/mmanet.mar.html.md"""
 
 # %% ../../nbs/41_mmanet.mar.ipynb #7acdf414
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 import itertools, copy
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 import pandas as pd
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.callback.core import Callback
 from ..core import all_subsets, subset_mask, subset_name, subset_index, mask_ids, subset_id
 from ..metrics import metric_fn
 from ..evaluate import subset_confusions
-from ..learner import LossTerm, check_point, selected_mean
+from ..callbacks import LossTerm
+from ..presets import check_point
+from ..selection import selected_mean
 
 # %% auto #0
 __all__ = ['weak_set', 'histogram_kl', 'label_distribution_kl', 'mine_scores', 'ModalityAwareRegularization']

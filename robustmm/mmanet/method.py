@@ -9,13 +9,13 @@ from __future__ import annotations
 import copy
 import torch, torch.nn as nn
 from ..core import split_inputs, apply_mask
-from ..models import CombinationState
+from ..selection import CombinationState
 from ..combination import CombinationNet, combination_learner
 from .distill import *
 from .mar import *
 from fastcore.foundation import L
 from fastcore.basics import ifnone
-from ..learner import paper_preset, paper_learner_kwargs, fit_paper
+from ..presets import paper_preset, paper_learner_kwargs, fit_paper
 
 # %% auto #0
 __all__ = ['MMANET_PRESETS', 'MMANET_DEFAULTS', 'MMANetNet', 'teacher_learner', 'modality_dropout_learner',

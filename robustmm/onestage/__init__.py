@@ -5,7 +5,7 @@ Docs: https://robustmm.github.io/robustmm/onestage.html"""
 # modules so that `from robustmm.onestage import *` gives the whole method.
 from .parts import *
 from .method import *
-from ..learner import fit_paper
+from ..presets import fit_paper
 from . import parts as _parts, method as _method
 
 __all__ = _parts.__all__ + _method.__all__ + ['fit_paper']

@@ -6,14 +6,16 @@ Docs: https://robustmm.github.io/robustmm/onestage.html.md"""
 
 # %% ../../nbs/31_onestage.ipynb #462f6465
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 import torch, torch.nn as nn, torch.nn.functional as F
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.torch_core import set_seed
 from fastai.callback.core import Callback
 from ..core import split_inputs, subset_index, apply_mask, _expand_mask
 from ..models import encoder_for, SegHead, encoder_stages, stage_channels
 from fastcore.basics import ifnone
-from ..learner import mm_learner, task_of, FixedSubset, LossTerm, fusion_learner, paper_preset, paper_learner_kwargs, fit_paper
+from ..learner import mm_learner, task_of, fusion_learner
+from ..callbacks import FixedSubset, LossTerm
+from ..presets import paper_preset, paper_learner_kwargs, fit_paper
 import matplotlib.pyplot as plt
 from fastcore.foundation import L
 import pandas as pd

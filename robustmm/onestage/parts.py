@@ -8,7 +8,7 @@ Docs: https://robustmm.github.io/robustmm/onestage.parts.html.md"""
 from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import subset_mask, subset_index
-from ..learner import LossTerm
+from ..callbacks import LossTerm
 
 # %% auto #0
 __all__ = ['mk_mmd', 'CrossTranslation', 'SubsetTeacher', 'FeatureMMD', 'kd_div', 'PredictionKD', 'TranslationConsistency']

@@ -7,7 +7,9 @@ from .baselines import *
 from .estimator import *
 from .dependence import *
 from .method import *
-from ..learner import fit_paper
+from ..presets import fit_paper
+from ..noise import UDML_LEVELS, UDML_REPLACE_AT, udml_noise
+from ..callbacks import PhaseSchedule, noisy_training_cbs
 from . import baselines as _baselines, estimator as _estimator, dependence as _dependence, method as _method
 
-__all__ = _baselines.__all__ + _estimator.__all__ + _dependence.__all__ + _method.__all__ + ['fit_paper']
+__all__ = _baselines.__all__ + _estimator.__all__ + _dependence.__all__ + _method.__all__ + ['fit_paper', 'UDML_LEVELS', 'UDML_REPLACE_AT', 'udml_noise', 'PhaseSchedule', 'noisy_training_cbs']

@@ -6,47 +6,23 @@ Docs: https://robustmm.github.io/robustmm/udml.baselines.html.md"""
 
 # %% ../../nbs/10_udml.baselines.ipynb #261d5aa0
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.callback.core import Callback
 import pandas as pd
-from ..core import GaussianNoise, split_inputs, modality_generator, noise_for
+from ..noise import UDML_LEVELS, udml_noise
+from ..callbacks import noisy_training_cbs
+from ..noise import GaussianNoise, modality_generator, noise_for
+from ..core import split_inputs
 from ..models import MultimodalNet, modality_encoders
-from ..learner import NoiseInjection, LossTerm, mm_learner, fusion_learner
+from ..callbacks import NoiseInjection, LossTerm
+from ..learner import mm_learner, fusion_learner
 from fastai.torch_core import set_seed
 
 # %% auto #0
-__all__ = ['UDML_LEVELS', 'UDML_REPLACE_AT', 'udml_noise', 'PhaseSchedule', 'noisy_training_cbs', 'static_fusion_learner',
-           'confidence_score', 'DynamicLateFusion', 'DynamicFusionNet', 'UnimodalCE', 'dynamic_fusion_learner',
-           'confidence_vs_level']
-
-# %% ../../nbs/10_udml.baselines.ipynb #7e817498
-UDML_LEVELS = (0.25, 0.5, 1., 2., 3., 4., 6., 8., 12., 16.)  # training noise levels (std, standardised data units)
-UDML_REPLACE_AT = 16.  # levels >= this replace the input by noise: UDML's top level
-
-def udml_noise(replace_at:float=UDML_REPLACE_AT, clip=None)->GaussianNoise:
-    "The Gaussian protocol of the UDML experiments (std = level, the top level replaces the input)."
-    return GaussianNoise(replace_at=replace_at, clip=clip)
-
-# %% ../../nbs/10_udml.baselines.ipynb #08b6beca
-class PhaseSchedule(Callback):
-    "Switch the noise on at `noise_start` (fraction of training) and a model flag on at `flag_start`."
-    order = 0
-    def __init__(self, noise_start:float=0.5, flag_start:float|None=None, flag:str='use_uncertainty_in_training'):
-        self.noise_start, self.flag_start, self.flag = noise_start, flag_start, flag
-    def before_batch(self):
-        if not self.training: return
-        for cb in self.learn.cbs:
-            if isinstance(cb, NoiseInjection): cb.active = self.pct_train >= self.noise_start
-        if self.flag_start is not None and hasattr(self.model, self.flag):
-            setattr(self.model, self.flag, self.pct_train >= self.flag_start)
-
-# %% ../../nbs/10_udml.baselines.ipynb #4eb09d0c
-def noisy_training_cbs(levels:Sequence[float]=UDML_LEVELS, noise=None, p_clean:float=0.5, noise_start:float=0.3,
-                       flag_start:float|None=None, seed:int|None=0)->list:
-    "Callbacks of the shared protocol: noise injection with known levels, off during the first `noise_start` of training."
-    return [NoiseInjection(noise or udml_noise(), levels, p_clean=p_clean, seed=seed), PhaseSchedule(noise_start, flag_start)]
+__all__ = ['static_fusion_learner', 'confidence_score', 'DynamicLateFusion', 'DynamicFusionNet', 'UnimodalCE',
+           'dynamic_fusion_learner', 'confidence_vs_level']
 
 # %% ../../nbs/10_udml.baselines.ipynb #ffa6d32e
 def static_fusion_learner(dls, seed:int=0, levels=UDML_LEVELS, noise_start:float=0.3,

@@ -6,9 +6,9 @@ Docs: https://robustmm.github.io/robustmm/udml.dependence.html.md"""
 
 # %% ../../nbs/12_udml.dependence.ipynb #8587b966
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 import torch, torch.nn as nn, torch.nn.functional as F
 import pandas as pd
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.callback.core import Callback
 from ..core import subset_mask
 from ..evaluate import main_output

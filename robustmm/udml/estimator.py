@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Sequence
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from ..probabilistic import ProbEmbedding, gaussian_kl
-from ..learner import LossTerm
-from .baselines import UDML_LEVELS
+from ..callbacks import LossTerm
+from ..noise import UDML_LEVELS
 
 # %% auto #0
 __all__ = ['level_targets', 'NoiseLevelEstimator', 'PriorKL', 'EstimatorMSE']

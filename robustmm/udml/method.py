@@ -6,23 +6,28 @@ Docs: https://robustmm.github.io/robustmm/udml.html.md"""
 
 # %% ../../nbs/13_udml.ipynb #6c0bff9f
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 from functools import partial
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.optimizer import SGD
 from fastai.callback.training import GradientClip
 from fastai.callback.schedule import ParamScheduler, SchedPoly
 from fastai.torch_core import set_seed
 from fastcore.basics import ifnone
-from ..core import split_inputs, apply_mask, _expand_mask, corrupt, GaussianNoise
+from ..core import split_inputs, apply_mask, _expand_mask
+from ..noise import corrupt, GaussianNoise
 import matplotlib.pyplot as plt
 from ..models import modality_encoders, SegHead
 from ..probabilistic import ProbEmbedding, gaussian_kl
-from ..learner import mm_learner, paper_preset, paper_learner_kwargs, paper_lr, fit_paper
-from ..evaluate import evaluate_noise, explorer
+from ..learner import mm_learner
+from ..presets import paper_preset, paper_learner_kwargs, paper_lr, fit_paper
+from ..evaluate import evaluate_noise
+from ..widgets import explorer
 import pandas as pd
 from .baselines import *
+from ..noise import UDML_LEVELS, udml_noise
+from ..callbacks import noisy_training_cbs
 from .estimator import *
 from .dependence import *
 
