@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from .noise import GaussianNoise
-from .data import MultimodalDataset, DataSplits, read_mfeat
+from .data import MultimodalDataset, DataSplits, read_mfeat, _asset
 from .media import read_wav
 import matplotlib.pyplot as plt
 
@@ -132,7 +132,7 @@ def build_avdigits(fsdd_root, # The FSDD `recordings` folder
 def _avdigits_path(path=None)->Path:
     if path is not None: return Path(path)
     import robustmm
-    return Path(robustmm.__file__).parent/'assets'/'avdigits'/'avdigits.npz'
+    return _asset('avdigits/avdigits.npz')
 
 # %% ../nbs/01e_avdigits.ipynb #a8a24ba9
 def load_avdigits(path=None, # An `.npz` from `build_avdigits` (default: the copy shipped with robustmm)

@@ -24,14 +24,14 @@ __all__ = ['MODALITY_KINDS', 'MFEAT_VIEWS', 'MFEAT_DIMS', 'infer_kind', 'check_k
            'read_mfeat', 'DataSplits', 'stratified_split', 'load_mfeat']
 
 # %% ../nbs/01_data.ipynb #25ea5f77
-MODALITY_KINDS = ('vector', 'image', 'depth', 'audio', 'video')
-_RANKS = dict(vector=1, image=3, depth=3, audio=3, video=4)   # per-sample ranks: (D,), (C, H, W), (T, C, H, W)
+MODALITY_KINDS = ('vector', 'image', 'depth', 'audio', 'video', 'text', 'series')
+_RANKS = dict(vector=1, image=3, depth=3, audio=3, video=4, text=1, series=2)   # per-sample ranks: (D,), (C, H, W), (T, C, H, W), (L,) token ids, (C, T)
 
 def infer_kind(shape:Sequence[int])->str:
-    "The modality kind implied by a per-sample shape: `(D,)` vector, `(C, H, W)` image, `(T, C, H, W)` video."
-    kinds = {1: 'vector', 3: 'image', 4: 'video'}
+    "The modality kind implied by a per-sample shape: `(D,)` vector, `(C, T)` series, `(C, H, W)` image, `(T, C, H, W)` video."
+    kinds = {1: 'vector', 2: 'series', 3: 'image', 4: 'video'}   # text (token ids, (L,)) is never inferred: it needs a vocabulary
     if len(shape) not in kinds:
-        raise ValueError(f"cannot infer a modality kind from per-sample shape {tuple(shape)}: use (D,), (C, H, W) or (T, C, H, W)")
+        raise ValueError(f"cannot infer a modality kind from per-sample shape {tuple(shape)}: use (D,), (C, T), (C, H, W) or (T, C, H, W)")
     return kinds[len(shape)]
 
 # %% ../nbs/01_data.ipynb #285d921f
@@ -47,6 +47,7 @@ class MultimodalBase(torch.utils.data.Dataset):
     """The dataset protocol every factory, callback, evaluation function and the CLI rely on.
     Items are `(x_1..x_M, y)`; the description below is known without decoding any item."""
     names:list; kinds:list; n_classes:int; ignore_index:int|None = None; class_names:list|None = None
+    vocabs:dict = {}   # {name: Vocab} of each text modality (its token ids mean nothing without it)
     @property
     def shapes(self)->dict:
         "`{name: per-sample shape}` of each modality, as the model receives it."
@@ -65,7 +66,8 @@ class MultimodalBase(torch.utils.data.Dataset):
     def new_empty(self)->'MultimodalBase': return self.subset(np.zeros(0, dtype=np.int64))
     def describe(self)->dict:
         "What must agree between the splits of one dataset."
-        return dict(names=list(self.names), kinds=list(self.kinds), shapes=self.shapes, n_classes=self.n_classes, task=self.task)
+        return dict(names=list(self.names), kinds=list(self.kinds), shapes=self.shapes, n_classes=self.n_classes, task=self.task,
+                    vocabs={n: list(v.tokens) for n, v in self.vocabs.items()})
     def check_matches(self, other:'MultimodalBase', what:str='valid'):
         "Raise if `other` (another split) differs from this one in modalities, shapes, classes or task."
         if not isinstance(other, MultimodalBase):
@@ -84,6 +86,17 @@ def _n_classes_from(y, ignore_index=None):
     yv = y if ignore_index is None else y[y != ignore_index]
     return int(yv.max()) + 1 if yv.numel() else None
 
+# %% ../nbs/01_data.ipynb #bd07cb08
+def _check_vocabs(vocabs, names, kinds)->dict:
+    "Every text modality has a vocabulary (`robustmm.text.Vocab`), and only text modalities have one."
+    vocabs = dict(vocabs or {})
+    bad = [n for n in vocabs if n not in names or kinds[list(names).index(n)] != 'text']
+    if bad: raise ValueError(f"vocabs names {bad}, which are not text modalities; text modalities: "
+                             f"{[n for n, k in zip(names, kinds) if k == 'text']}")
+    missing = [n for n, k in zip(names, kinds) if k == 'text' and n not in vocabs]
+    if missing: raise ValueError(f"text modalities {missing} need a vocabulary: pass vocabs={{name: Vocab}}")
+    return vocabs
+
 # %% ../nbs/01_data.ipynb #d6bc63a0
 def _to_tensor(a, dtype=None):
     t = a if isinstance(a, torch.Tensor) else torch.as_tensor(np.asarray(a))
@@ -99,7 +112,8 @@ class MultimodalDataset(MultimodalBase):
                  ignore_index:int|None=None, # Label value ignored by losses/metrics (segmentation)
                  validate:bool=True,
                  kinds:Sequence[str]|None=None, # Modality kinds (default: inferred from the shapes; e.g. 'depth' or 'audio' for 3-d samples)
-                 class_names:Sequence[str]|None=None):
+                 class_names:Sequence[str]|None=None,
+                 vocabs:dict|None=None): # {name: Vocab} of each text modality
         xs = [_to_tensor(x) for x in xs]
         xs = [x.float() if x.dtype == torch.float64 else x for x in xs]
         y = _to_tensor(y)
@@ -121,6 +135,7 @@ class MultimodalDataset(MultimodalBase):
         self.kinds = [check_kind(k, x.shape[1:], n) for k, x, n in zip(kinds, xs, names)]
         self.xs, self.y, self.names, self.n_classes, self.extras, self.ignore_index = xs, y, names, n_classes, extras, ignore_index
         self.class_names = list(class_names) if class_names is not None else None
+        self.vocabs = _check_vocabs(vocabs, self.names, self.kinds)
 
     @property
     def tensors(self)->tuple: return (*self.xs, self.y, *self.extras)
@@ -134,14 +149,16 @@ class MultimodalDataset(MultimodalBase):
     def __getitem__(self, i): return tuple(t[i] for t in self.tensors)
 
     def _new(self, xs, y, extras):
-        return type(self)(xs, y, self.names, self.n_classes, extras, self.ignore_index, validate=False, kinds=self.kinds, class_names=self.class_names)
+        return type(self)(xs, y, self.names, self.n_classes, extras, self.ignore_index, validate=False, kinds=self.kinds,
+                          class_names=self.class_names, vocabs=self.vocabs)
     def subset(self, idx)->'MultimodalDataset':
         "The samples at `idx` (indices or boolean mask)."
         idx = torch.as_tensor(idx)
         return self._new([x[idx] for x in self.xs], self.y[idx], [e[idx] for e in self.extras])
     def with_extras(self, *extras)->'MultimodalDataset':
         "A copy with `extras` as extra targets (replacing any previous ones)."
-        return type(self)(self.xs, self.y, self.names, self.n_classes, extras, self.ignore_index, validate=False, kinds=self.kinds, class_names=self.class_names)
+        return type(self)(self.xs, self.y, self.names, self.n_classes, extras, self.ignore_index, validate=False, kinds=self.kinds,
+                          class_names=self.class_names, vocabs=self.vocabs)
 
 # %% ../nbs/01_data.ipynb #b5890f79
 class FileDataset(MultimodalBase):
@@ -156,7 +173,8 @@ class FileDataset(MultimodalBase):
                  ignore_index:int|None=None, # Label value ignored by losses/metrics (segmentation)
                  item_tfms:dict|None=None, # {modality name: callable(tensor) -> tensor}: independent per-modality transforms
                  joint_tfm=None, # callable(list of tensors, y) -> (list, y): one random draw shared by aligned modalities
-                 shapes:dict|None=None): # Per-sample shapes after the transforms (default: read from the first record)
+                 shapes:dict|None=None, # Per-sample shapes after the transforms (default: read from the first record)
+                 vocabs:dict|None=None): # {name: Vocab} of each text modality
         self.records, self.readers, self.names = list(records), dict(readers), list(readers)
         if not self.names: raise ValueError("readers must name at least one modality")
         if (labels is None) == (label_reader is None): raise ValueError("pass exactly one of labels (classification) or label_reader (segmentation)")
@@ -180,6 +198,7 @@ class FileDataset(MultimodalBase):
         if len(kinds) != len(self.names): raise ValueError(f"got {len(kinds)} modality kinds for {len(self.names)} modalities")
         kinds = [infer_kind(s) if k is None else k for k, s in zip(kinds, self._shapes.values())]
         self.kinds = [check_kind(k, s, n) for k, s, n in zip(kinds, self._shapes.values(), self.names)]
+        self.vocabs = _check_vocabs(vocabs, self.names, self.kinds)
 
     @property
     def task(self)->str: return 'classification' if self.label_reader is None else 'segmentation'
@@ -221,7 +240,8 @@ class WrappedDataset(MultimodalBase):
                  kinds:Sequence[str|None]|None=None, # Modality kinds (None: inferred from the shapes)
                  labels=None, # (N,) class labels, for stratified splits (optional)
                  class_names:Sequence[str]|None=None, ignore_index:int|None=None,
-                 shapes:dict|None=None): # Per-sample shapes (default: read from item 0)
+                 shapes:dict|None=None, # Per-sample shapes (default: read from item 0)
+                 vocabs:dict|None=None): # {name: Vocab} of each text modality
         self.ds, self.names, self.n_classes, self.class_names, self.ignore_index = ds, list(names), n_classes, class_names, ignore_index
         if n_classes is None or n_classes < 1: raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
         self.y = None if labels is None else _to_tensor(labels).long()
@@ -236,6 +256,7 @@ class WrappedDataset(MultimodalBase):
         self._shapes = {n: tuple(shapes[n]) for n in self.names}
         kinds = [None]*len(self.names) if kinds is None else list(kinds)
         self.kinds = [check_kind(infer_kind(s) if k is None else k, s, n) for k, s, n in zip(kinds, self._shapes.values(), self.names)]
+        self.vocabs = _check_vocabs(vocabs, self.names, self.kinds)
     @property
     def task(self)->str: return 'segmentation' if self._seg else 'classification'
     @property

@@ -6,14 +6,13 @@ Docs: https://robustmm.github.io/robustmm/emoji.html.md"""
 
 # %% ../nbs/01f_emoji.ipynb #e92bc1dd
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 import io, json, re, zipfile
 from pathlib import Path
 from typing import Sequence
 import numpy as np, torch
 import matplotlib.pyplot as plt
 from .noise import GaussianNoise
-from .data import MultimodalDataset, DataSplits
+from .data import MultimodalDataset, DataSplits, _asset
 from .text import Vocab, TokenNoise
 
 # %% auto #0
@@ -142,7 +141,7 @@ def build_emoji(root, # The emoji source folder (`emoji.json`, `google/`, `twitt
 # %% ../nbs/01f_emoji.ipynb #78554dfb
 def _emoji_path(path=None)->Path:
     if path is not None: return Path(path)
-    return Path(robustmm.__file__).parent/'assets'/'emoji'/'emoji.npz'
+    return _asset('emoji/emoji.npz')
 
 def read_emoji(path=None)->dict:
     "The raw arrays of an emoji-views file (default: the copy shipped with robustmm)."
@@ -154,7 +153,7 @@ def read_emoji(path=None)->dict:
 def load_emoji(path=None, # An `.npz` from `build_emoji` (default: the copy shipped with robustmm)
                unit:str='word', n=3, min_freq:int=2, # The name tokens: see `robustmm.text.Vocab.build`
                max_len:int|None=None, # Ids per name (default: the longest training name; longer ones are truncated)
-               text_kind:str='vector', # The name's modality kind: 'vector' until robustmm knows a 'text' kind
+               text_kind:str='text', # The name's modality kind
               )->DataSplits:
     "Emoji-views as `DataSplits(train, valid, test)`: `google`, `twitter` (3, 32, 32) in [0, 1], `name` (token ids)."
     a = read_emoji(path)
@@ -165,8 +164,9 @@ def load_emoji(path=None, # An `.npz` from `build_emoji` (default: the copy ship
         r = a['split'] == s
         xs = [torch.from_numpy(a[k][r]).float()/255 for k in ('google', 'twitter')] + [ids[torch.from_numpy(r)]]
         ds = MultimodalDataset(xs, torch.from_numpy(a['y'][r]), ['google', 'twitter', 'name'], len(a['classes']),
-                               kinds=['image', 'image', text_kind], class_names=[str(c) for c in a['classes']])
-        ds.vocabs, ds.text, ds.group, ds.unified = {'name': vocab}, a['text'][r], a['group'][r], a['unified'][r]
+                               kinds=['image', 'image', text_kind], class_names=[str(c) for c in a['classes']],
+                               vocabs={'name': vocab} if text_kind == 'text' else None)
+        ds.text, ds.group, ds.unified = a['text'][r], a['group'][r], a['unified'][r]
         return ds
     return DataSplits(part('train'), part('valid'), part('test'))
 

@@ -11,6 +11,8 @@ from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 import math
 from .core import split_inputs, apply_mask, _expand_mask, MissingTokens, subset_id, id_subset
+from .text import TextEncoder
+from .series import SeriesEncoder
 
 # %% auto #0
 __all__ = ['RESNET_ARCHS', 'ENCODERS', 'MLPEncoder', 'ConvEncoder', 'resnet_arch', 'ResNetEncoder', 'VideoEncoder', 'SegHead',
@@ -214,25 +216,38 @@ def stacked_subset_outputs(model, feats, masks:torch.Tensor, max_rows:int=16384)
         outs.append(out.view(n, B, *out.shape[1:]))
     return torch.cat(outs)
 
+# %% ../nbs/02_models.ipynb #5f2517d2
+def _sequence_encoder(modality, shape, out_dim, seg, vocab_size):
+    "Text `(L,)` token ids -> `TextEncoder`; series `(C, T)` -> `SeriesEncoder`."
+    if seg: raise ValueError(f"segmentation needs image-like modalities, got a {modality} modality")
+    if modality == 'series':
+        if len(shape) != 2: raise ValueError(f"a series modality needs (C, T) samples, got per-sample shape {shape}")
+        return SeriesEncoder(shape[0], out_dim)
+    if len(shape) != 1: raise ValueError(f"a text modality needs (L,) token ids, got per-sample shape {shape}")
+    if vocab_size is None: raise ValueError("a text modality needs vocab_size (the length of its Vocab)")
+    return TextEncoder(vocab_size, out_dim)
+
 # %% ../nbs/02_models.ipynb #d9b85776
 ENCODERS = ('auto', 'mlp', 'cnn', 'resnet', 'resnet18', 'resnet34', 'resnet50')
 
-def encoder_for(shape:Sequence[int], # Per-sample shape: (D,), (C, H, W) or (T, C, H, W)
+def encoder_for(shape:Sequence[int], # Per-sample shape: (D,), (L,) token ids, (C, T), (C, H, W) or (T, C, H, W)
                 out_dim:int=64, # Feature size (MLP/CNN; a ResNet has its own)
                 kind:str='auto', # One of ENCODERS: 'auto' (MLP for vectors, CNN otherwise, ResNet when `arch` is given)
                 seg:bool=False, # Keep a feature map for segmentation
                 hidden:Sequence[int]=(128,), dropout:float=0.1,
                 weights_path=None, # Local pretrained weights for a ResNet
                 arch=None, # ResNet depth 18/34/50 (implies kind='resnet')
-                modality:str|None=None, # The modality kind ('vector', 'image', 'depth', 'audio', 'video'); default from the shape
+                modality:str|None=None, # The modality kind (`robustmm.data.MODALITY_KINDS`); default from the shape
+                vocab_size:int|None=None, # Text: the size of the modality's vocabulary
                )->nn.Module:
-    "An encoder for one modality: an MLP for vectors; a CNN or ResNet for images, depth and spectrograms; the same per frame for video."
+    "An MLP for vectors, an embedding bag for text, a 1-D CNN for series, a CNN or ResNet for images (per frame for video)."
     shape = tuple(shape)
     if kind not in ENCODERS: raise ValueError(f"unknown encoder kind {kind!r}: use one of {ENCODERS}")
     if kind.startswith('resnet') and kind != 'resnet':
         if arch is not None and resnet_arch(arch) != kind: raise ValueError(f"encoder {kind!r} contradicts arch={arch!r}")
         kind, arch = 'resnet', kind
-    modality = modality or {1: 'vector', 4: 'video'}.get(len(shape), 'image')
+    modality = modality or {1: 'vector', 2: 'series', 4: 'video'}.get(len(shape), 'image')
+    if modality in ('text', 'series'): return _sequence_encoder(modality, shape, out_dim, seg, vocab_size)
     if modality == 'video':
         if len(shape) != 4: raise ValueError(f"a video modality needs (T, C, H, W) samples, got per-sample shape {shape}")
         return VideoEncoder(encoder_for(shape[1:], out_dim, kind, seg, hidden, dropout, weights_path, arch, 'image'))
@@ -258,10 +273,12 @@ def modality_encoders(ds, # A dataset following the `MultimodalBase` protocol
     encs = []
     for name, kind in zip(ds.names, ds.kinds):
         shape = ds.shapes[name]
-        k = 'mlp' if kind == 'vector' and encoder != 'auto' and encoder.startswith('resnet') else encoder   # a ResNet has no meaning for vectors
+        flat = kind in ('vector', 'text', 'series')   # no image trunk, no feature map
+        k = 'auto' if flat and encoder.startswith('resnet') else encoder   # a ResNet has no meaning for them
         w = weights_path.get(name) if isinstance(weights_path, dict) else weights_path
-        encs.append(encoder_for(shape, feat_dim, k, seg or (maps and kind != 'vector'), weights_path=None if kind == 'vector' else w,
-                                arch=None if kind == 'vector' else arch, modality=kind, **enc_kwargs))
+        vs = len(ds.vocabs[name]) if kind == 'text' else None
+        encs.append(encoder_for(shape, feat_dim, k, seg or (maps and not flat), weights_path=None if flat else w,
+                                arch=None if flat else arch, modality=kind, vocab_size=vs, **enc_kwargs))
     return encs
 
 # %% ../nbs/02_models.ipynb #fe51f0f3

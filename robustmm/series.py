@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np, torch, torch.nn as nn
 import matplotlib.pyplot as plt
 from .noise import Noise
-from .data import MODALITY_KINDS, MultimodalDataset, DataSplits, stratified_split
+from .data import MultimodalDataset, DataSplits, stratified_split
 
 # %% auto #0
 __all__ = ['BASIC_MOTIONS_FILES', 'BASIC_MOTIONS_SENSORS', 'series_stats', 'standardise_series', 'basic_motions_files',
@@ -95,24 +95,13 @@ def read_uea(path)->tuple[np.ndarray, np.ndarray, list[str]]:
     return _series_array(x, str(p)).astype(np.float32), y, classes
 
 # %% ../nbs/01h_series.ipynb #014b2fee
-class _PendingSeriesDataset(MultimodalDataset):
-    "Until `robustmm.data` knows the 'series' kind: `(N, C, T)` modalities kept, kinds checked on a `(C, 1, T)` view."
-    def __init__(self, xs, y, names=None, n_classes=None, extras=(), ignore_index=None, validate=True, kinds=None,
-                 class_names=None):
-        xs = [x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x)) for x in xs]
-        super().__init__([x[:, :, None] for x in xs], y, names, n_classes, extras, ignore_index, validate,
-                         ['image']*len(xs), class_names)
-        self.xs, self.kinds = [x[:, :, 0] for x in self.xs], ['series']*len(xs)
-
 def series_dataset(xs:Sequence, # One `(N, C, T)` array or tensor per modality
                    y, names:Sequence[str]|None=None, n_classes:int|None=None,
                    class_names:Sequence[str]|None=None)->MultimodalDataset:
     "A `MultimodalDataset` of series modalities (kind 'series')."
     for i, x in enumerate(xs):
         if np.ndim(x) != 3: raise ValueError(f"xs[{i}] must be series of shape (N, C, T), got {tuple(np.shape(x))}")
-    if 'series' in MODALITY_KINDS:
-        return MultimodalDataset(xs, y, names, n_classes, kinds=['series']*len(xs), class_names=class_names)
-    return _PendingSeriesDataset(xs, y, names, n_classes, class_names=class_names)
+    return MultimodalDataset(xs, y, names, n_classes, kinds=['series']*len(xs), class_names=class_names)
 
 # %% ../nbs/01h_series.ipynb #566885bb
 BASIC_MOTIONS_SENSORS = {'accel': (0, 1, 2), 'gyro': (3, 4, 5)}   # the file's channels of each sensor

@@ -6,7 +6,6 @@ Docs: https://robustmm.github.io/robustmm/text.html.md"""
 
 # %% ../nbs/01g_text.ipynb #e1b145a4
 from __future__ import annotations
-import robustmm  # first: sets the package warning filters before fastai is imported
 import re
 from collections import Counter
 from typing import Sequence
