@@ -1,21 +1,17 @@
-"Shared by the benchmark scripts: a description of the machine and where results are written."
-import json, os, platform, datetime, statistics, time
+"Shared by the benchmark scripts: the provenance of their figures and where results are written."
+import json, statistics, time
 from pathlib import Path
-import torch
+from robustmm.results import provenance, atomic_write
 
 RESULTS = Path(__file__).parent/'results'
 
-def machine(device:str='cpu')->dict:
-    "What the figures were measured on."
-    m = dict(date=datetime.date.today().isoformat(), cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),
-             torch=torch.__version__, threads=torch.get_num_threads(), device=device, python=platform.python_version())
-    if device.startswith('cuda') and torch.cuda.is_available(): m['gpu'] = torch.cuda.get_device_name()
-    return m
+def machine(device:str='cpu', **protocol)->dict:
+    "What the figures were measured with: commit, package versions, machine, device, date (and `protocol`)."
+    return provenance(device, **protocol)
 
 def save(name:str, data:dict, out=None)->Path:
-    "Write `data` as `results/{name}.json` (or into `out`)."
-    p = Path(out or RESULTS); p.mkdir(parents=True, exist_ok=True)
-    f = p/f'{name}.json'; f.write_text(json.dumps(data, indent=1)); print(f'wrote {f}')
+    "Write `data` as `results/{name}.json` (or into `out`), atomically."
+    f = atomic_write(Path(out or RESULTS)/f'{name}.json', json.dumps(data, indent=1)); print(f'wrote {f}')
     return f
 
 def median_time(f, repeats:int)->float:

@@ -6,21 +6,21 @@ Every model of one seed is trained, evaluated and written to `DIR/seed{k}.json` 
 interrupted run keeps what it finished. `--quick` is CI's smoke version of the same script (1 seed, 2 epochs,
 one candidate per grid). The protocol (PROTOCOL below) is printed into every result file.
 """
-import argparse, json, time
+import argparse, importlib, json, sys, time
 from pathlib import Path
 import numpy as np, torch
 from scipy.stats import spearmanr
 from robustmm.core import subset_mask
 from robustmm.noise import modality_generator
 from robustmm.data import MultimodalDataLoaders
-from robustmm.learner import fusion_learner
-from robustmm.callbacks import FixedSubset
 from robustmm.evaluate import evaluate_subsets, evaluate_noise, evaluate_presence, random_presence, main_output
 from robustmm.avdigits import load_avdigits, avdigits_noise, AVDIGITS_LEVELS
-from robustmm.udml import udml_learner, static_fusion_learner, dynamic_fusion_learner, confidence_score
-from robustmm.dmrnet import dmrnet_learner, common_subspace_learner
-from robustmm.mmanet import mmanet_learner, teacher_learner, plain_distillation_learner
+from robustmm.udml import udml_learner, confidence_score
+from robustmm.combination import common_subspace_learner
+from robustmm.mmanet import mmanet_learner, teacher_learner
+from robustmm.methods import get_recipe, method_names
 from robustmm.onestage import privileged_teacher, onestage_learner, twostage_fit
+from robustmm.results import atomic_write
 from _common import machine, RESULTS
 
 PROTOCOL = dict(
@@ -85,65 +85,76 @@ def _tracking(model, test_dl, noise, seed, kind):
             rows.append({'modality': m, 'range': name, 'spearman': float(spearmanr(lv[keep], u[keep]).statistic)})
     return rows
 
-def run_seed(seed, epochs, out, grids=GRIDS, log=print):
+def _valid_mean(l, dls): return np.mean(list(_subsets(l, dls.valid).values())[:3])
+
+def _tracked(kind):
+    "Extra measurements of a noise-trained model: uncertainty and weight per level (and UDML's dependence)."
+    def extra(l, ctx):
+        r = {'tracking': _tracking(l.model, ctx['test_dl'], ctx['noise'], ctx['seed'], kind)}
+        if kind == 'udml': r['dependence'] = l.model.dependence.normalised().tolist()
+        return r
+    return extra
+
+# (label in the result files, registered method, its arguments from the run's context, options); the order is the run's
+MODELS = [
+    ('image only', 'available', lambda ctx: dict(available=0), {}),
+    ('audio only', 'available', lambda ctx: dict(available=1), {}),
+    ('late fusion', 'late', None, {}),
+    ('late fusion + modality dropout', 'late+dropout', None, {}),
+    ('static fusion (noise-trained)', 'concat+noise', None, {}),   # UDML and its baselines: all trained with the same noise
+    ('empirical dynamic fusion', 'dynamic', None, dict(extra=_tracked('dynamic'))),
+    ('UDML', 'udml', None, dict(extra=_tracked('udml'))),
+    ('UDML w/o dependence', 'udml', lambda ctx: dict(use_dependence=False), dict(extra=_tracked('udml'))),
+    ('common subspace', 'common_subspace', None, {}),   # also MMANet's modality-dropout baseline
+    ('DMRNet', 'dmrnet', None, dict(grid=('beta', 'dmrnet_beta'), extra=lambda l, ctx: {'hard_set': l.model.hard_state.subsets()})),
+    ('DMRNet w/o regulariser', 'dmrnet', lambda ctx: dict(beta=0.), {}),
+    ('teacher (complete data)', None, None, {}),   # MMANet's teacher: trained and evaluated, then handed to its students
+    ('plain distillation', 'distill', lambda ctx: dict(teacher=ctx['teacher']) if 'teacher' in ctx else {}, {}),
+    ('MMANet', 'mmanet', lambda ctx: dict(teacher=ctx['teacher']) if 'teacher' in ctx else {},
+     dict(grid=('mad_weight', 'mmanet_mad'), extra=lambda l, ctx: {'weak_set': l.model.weak_state.subsets()})),
+    ('one-stage', 'onestage', lambda ctx: dict(teacher=ctx['privileged_teacher'], available=0), {}),   # audio privileged, image available
+    ('two-stage', 'onestage', lambda ctx: dict(teacher=ctx['privileged_teacher'], available=0),
+     dict(fit=lambda l, epochs: twostage_fit(l, max(epochs//2, 1), 3e-3))),
+]
+
+def run_seed(seed, epochs, out, grids=GRIDS, log=print, methods=None):
+    """Train and evaluate every model of MODELS (or, with `methods`, those of the registered methods named, in MODELS
+    or not) for one seed, writing `out/seed{seed}.json` after each."""
     data = load_avdigits()
     dls = MultimodalDataLoaders.from_dsets(data.train, data.valid, bs=64, seed=seed)
     test_dl = dls.test_dl(data.test)
     noise = avdigits_noise()
-    train_noise = dict(noise=noise, levels=AVDIGITS_LEVELS)
+    ctx = dict(seed=seed, test_dl=test_dl, noise=noise, train_noise=dict(noise=noise, levels=AVDIGITS_LEVELS))
     res = {'protocol': PROTOCOL, 'machine': machine(), 'seed': seed, 'epochs': epochs, 'grids': {k: list(v) for k, v in grids.items()}, 'models': {}, 'seconds': {}}
     f = Path(out)/f'seed{seed}.json'; f.parent.mkdir(parents=True, exist_ok=True)
     def record(name, learn, extra=None):
         t0 = time.time()
         r = _evaluate(learn, data, test_dl, noise, seed); r.update(extra or {})
         res['models'][name] = r
-        f.write_text(json.dumps(res, indent=1, default=float))
+        atomic_write(f, json.dumps(res, indent=1, default=float))
         log(f'seed {seed} {name}: clean {r["clean"]:.3f}, subsets {r["test_subsets"]["image"]:.3f}/{r["test_subsets"]["audio"]:.3f}, eval {time.time()-t0:.0f}s')
-    def train(name, make, extra=None, fit=None):
+    def build(method, kw):
+        return get_recipe(method).build(dls, seed, epochs, 3e-3, noise=ctx['train_noise'], **kw)
+    models = MODELS if methods is None else [m for m in MODELS if m[1] in methods] + \
+             [(get_recipe(n).title, n, None, {}) for n in methods if n not in {m[1] for m in MODELS}]
+    for name, method, args, opt in models:
         t0 = time.time()
-        l = make(); (fit or (lambda l: _fit(l, epochs)))(l)
-        res['seconds'][name] = time.time() - t0
-        record(name, l, extra(l) if extra else None)
-        return l
-    # each modality alone, the fusion baselines
-    train('image only', lambda: fusion_learner(dls, 'concat', seed=seed, cbs=FixedSubset([0])))
-    train('audio only', lambda: fusion_learner(dls, 'concat', seed=seed, cbs=FixedSubset([1])))
-    train('late fusion', lambda: fusion_learner(dls, 'late', seed=seed))
-    train('late fusion + modality dropout', lambda: fusion_learner(dls, 'late', modality_dropout='subsets', seed=seed))
-    # UDML and its baselines (all trained with the same noise)
-    train('static fusion (noise-trained)', lambda: static_fusion_learner(dls, seed=seed, **train_noise))
-    train('empirical dynamic fusion', lambda: dynamic_fusion_learner(dls, seed=seed, **train_noise),
-          extra=lambda l: {'tracking': _tracking(l.model, test_dl, noise, seed, 'dynamic')})
-    for name, kw in (('UDML', {}), ('UDML w/o dependence', dict(use_dependence=False))):
-        train(name, lambda: udml_learner(dls, seed=seed, **train_noise, **kw),
-              extra=lambda l: {'tracking': _tracking(l.model, test_dl, noise, seed, 'udml'),
-                               'dependence': l.model.dependence.normalised().tolist()})
-    # DMRNet: beta chosen on validation; the common-subspace model (also MMANet's modality-dropout baseline); no regulariser
-    train('common subspace', lambda: common_subspace_learner(dls, seed=seed))
-    cands, t0 = {}, time.time()
-    for beta in grids['dmrnet_beta']:
-        l = _fit(dmrnet_learner(dls, beta=beta, seed=seed), epochs)
-        cands[beta] = (np.mean(list(_subsets(l, dls.valid).values())[:3]), l)
-    beta = max(cands, key=lambda b: cands[b][0])
-    res['seconds']['DMRNet'] = time.time() - t0   # the whole validation grid
-    record('DMRNet', cands[beta][1], {'beta': beta, 'valid_mean_by_beta': {str(b): v for b, (v, _) in cands.items()},
-                                       'hard_set': cands[beta][1].model.hard_state.subsets()})
-    train('DMRNet w/o regulariser', lambda: dmrnet_learner(dls, beta=0., seed=seed))
-    # MMANet: teacher on complete data, MAD weight chosen on validation
-    teacher = train('teacher (complete data)', lambda: teacher_learner(dls, seed=seed)).model
-    train('plain distillation', lambda: plain_distillation_learner(dls, teacher, seed=seed))
-    cands, t0 = {}, time.time()
-    for w in grids['mmanet_mad']:
-        l = _fit(mmanet_learner(dls, teacher, mad_weight=w, seed=seed), epochs)
-        cands[w] = (np.mean(list(_subsets(l, dls.valid).values())[:3]), l)
-    w = max(cands, key=lambda b: cands[b][0])
-    res['seconds']['MMANet'] = time.time() - t0   # the whole validation grid
-    record('MMANet', cands[w][1], {'mad_weight': w, 'valid_mean_by_mad': {str(b): v for b, (v, _) in cands.items()},
-                                    'weak_set': cands[w][1].model.weak_state.subsets()})
-    # one-stage vs two-stage distillation: audio privileged, image available
-    pt = privileged_teacher(dls, 'audio', epochs, 3e-3, seed)
-    train('one-stage', lambda: onestage_learner(dls, pt, 'image', seed=seed))
-    train('two-stage', lambda: onestage_learner(dls, pt, 'image', seed=seed), fit=lambda l: twostage_fit(l, max(epochs//2, 1), 3e-3))
+        if method is None:   # the teacher
+            l = _fit(teacher_learner(dls, seed=seed), epochs); ctx['teacher'] = l.model
+            res['seconds'][name] = time.time() - t0; record(name, l); continue
+        if get_recipe(method).privileged and get_recipe(method).teacher is not None and 'privileged_teacher' not in ctx:
+            ctx['privileged_teacher'] = privileged_teacher(dls, 'audio', epochs, 3e-3, seed)
+        kw = args(ctx) if args else {}
+        if 'grid' in opt:   # a hyper-parameter chosen per seed on the validation split
+            key, grid = opt['grid']; cands = {}
+            for v in grids[grid]: l = _fit(build(method, {**kw, key: v}), epochs); cands[v] = (_valid_mean(l, dls), l)
+            best = max(cands, key=lambda v: cands[v][0]); l = cands[best][1]
+            extra = {key: best, f'valid_mean_by_{key.split("_")[0]}': {str(v): m for v, (m, _) in cands.items()}}
+        else:
+            l = build(method, kw); (opt['fit'](l, epochs) if 'fit' in opt else _fit(l, epochs)); extra = {}
+        res['seconds'][name] = time.time() - t0   # a grid: the whole validation grid
+        if 'extra' in opt: extra.update(opt['extra'](l, ctx))
+        record(name, l, extra)
     return res
 
 ABLATIONS = ('UDML w/o uncertainty weights', 'one-stage w/o joint adaptation', 'MMANet, modality-dropout teacher')
@@ -159,7 +170,7 @@ def run_ablations(seed, epochs, out, log=print):
     f = Path(out)/f'ablations_seed{seed}.json'
     def record(name, learn, extra=None):
         r = _evaluate(learn, data, test_dl, noise, seed); r.update(extra or {})
-        res['models'][name] = r; f.write_text(json.dumps(res, indent=1, default=float))
+        res["models"][name] = r; atomic_write(f, json.dumps(res, indent=1, default=float))
         log(f'seed {seed} {name}: clean {r["clean"]:.3f}, subsets {r["test_subsets"]["image"]:.3f}/{r["test_subsets"]["audio"]:.3f}')
     l = _fit(udml_learner(dls, seed=seed, noise=noise, levels=AVDIGITS_LEVELS, use_uncertainty=False), epochs)
     record(ABLATIONS[0], l, {'tracking': _tracking(l.model, test_dl, noise, seed, 'udml')})
@@ -176,12 +187,17 @@ def main(argv=None):
     p.add_argument('--seeds', default='0,1,2,3,4'); p.add_argument('--epochs', type=int, default=20)
     p.add_argument('--out', default=str(RESULTS/'avdigits')); p.add_argument('--quick', action='store_true')
     p.add_argument('--ablations', action='store_true', help='run the explanatory ablations (after the main run of the same seeds)')
+    p.add_argument('--methods', default=None, help=f"only these registered methods (default: the protocol's models), from {', '.join(method_names())}")
+    p.add_argument('--import', dest='imports', default='', help='comma-separated modules to import first (your own registered methods)')
     a = p.parse_args(argv)
+    for m in filter(None, a.imports.split(',')): importlib.import_module(m)
+    methods = None if a.methods is None else [m for m in a.methods.split(',') if m]
+    for m in methods or []: get_recipe(m)   # an unknown name fails before any training
     seeds, epochs, grids = [int(s) for s in a.seeds.split(',')], a.epochs, GRIDS
     if a.quick: seeds, epochs, grids = seeds[:1], 2, {k: v[:1] for k, v in GRIDS.items()}
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     for s in seeds:
-        if not a.ablations: run_seed(s, epochs, a.out, grids)
-        if a.ablations or a.quick: run_ablations(s, epochs, a.out)
+        if not a.ablations: run_seed(s, epochs, a.out, grids, methods=methods)
+        if a.ablations or (a.quick and methods is None): run_ablations(s, epochs, a.out)
 
 if __name__ == '__main__': main()

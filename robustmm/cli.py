@@ -20,47 +20,30 @@ from .datasets import load_npz, load_manifest, load_cremad, load_av_folder, load
 from .synthetic import synth_multimodal
 from .distributed import init_distributed, distributed_device, is_main_process, world_size
 from .avdigits import load_avdigits, avdigits_noise, AVDIGITS_LEVELS
-from .learner import fusion_learner
 from .evaluate import evaluate_subsets, evaluate_noise
 from .plots import plot_subsets, plot_noise
 from .stats import relative_robustness
-from .udml import udml_learner, dynamic_fusion_learner
-from .dmrnet import dmrnet_learner, common_subspace_learner
-from .mmanet import mmanet_learner, teacher_learner
-from .onestage import privileged_teacher, onestage_learner
+from .methods import recipes, get_recipe, method_names
+import importlib
+from .results import atomic_write, save_json
 
 # %% auto #0
-__all__ = ['METHODS', 'DEFAULT_METHODS', 'READERS', 'NOISE_TRAINED', 'bench_noise', 'bench_data', 'run_bench', 'main']
+__all__ = ['READERS', 'default_methods', 'check_methods', 'bench_noise', 'bench_data', 'run_bench', 'main']
 
 # %% ../nbs/70_cli.ipynb #9c381e55
-METHODS = {
-    'late': lambda dls, seed: fusion_learner(dls, 'late', seed=seed),
-    'concat': lambda dls, seed: fusion_learner(dls, 'concat', seed=seed),
-    'weighted': lambda dls, seed: fusion_learner(dls, 'weighted', seed=seed),
-    'late+dropout': lambda dls, seed: fusion_learner(dls, 'late', modality_dropout='subsets', seed=seed),
-    'concat+dropout': lambda dls, seed: fusion_learner(dls, 'concat', modality_dropout='subsets', seed=seed),
-    'dynamic': lambda dls, seed, **kw: dynamic_fusion_learner(dls, seed=seed, **kw),   # empirical (energy) dynamic fusion
-    'udml': lambda dls, seed, **kw: udml_learner(dls, seed=seed, **kw),
-    'common_subspace': lambda dls, seed: common_subspace_learner(dls, seed=seed),
-    'dmrnet': lambda dls, seed: dmrnet_learner(dls, seed=seed),
-    'mmanet': lambda dls, seed: _mmanet(dls, seed),
-    'onestage': lambda dls, seed: _onestage(dls, seed),
-}
+def default_methods()->list:
+    "The methods `robustmm bench` runs when none are named: the registry's defaults."
+    return [r.name for r in recipes() if r.default]
 
-def _mmanet(dls, seed, epochs:int=10, lr:float=3e-3):
-    "MMANet needs a teacher: train one on complete data first (same data, same seed)."
-    t = teacher_learner(dls, seed=seed)
-    with t.no_bar(), t.no_logging(): t.fit_one_cycle(epochs, lr)
-    return mmanet_learner(dls, t.model, seed=seed)
+def check_methods(methods)->list:
+    "Registered, non-empty, no method twice."
+    methods = list(methods)
+    if not methods: raise ValueError(f"no methods given; choose from {', '.join(method_names())}")
+    bad = [m for m in methods if m not in method_names()]
+    if bad: raise ValueError(f"unknown methods {bad}; available: {method_names()}")
+    return methods
 
 # %% ../nbs/70_cli.ipynb #82feec1e
-def _onestage(dls, seed, epochs:int=10, lr:float=3e-3):
-    "One-stage distillation is a privileged-modality method: the first modality is available, the others privileged (seen by its teacher only)."
-    t = privileged_teacher(dls, list(range(1, dls.n_modalities)), epochs, lr, seed)
-    return onestage_learner(dls, t, 0, seed=seed)
-
-DEFAULT_METHODS = ('late', 'concat', 'late+dropout', 'dynamic', 'udml', 'common_subspace', 'dmrnet', 'mmanet', 'onestage')
-
 READERS = {'cremad': load_cremad, 'av-folder': load_av_folder, 'nyuv2': load_nyuv2, 'casia-surf': load_casia_surf}
 
 # %% ../nbs/70_cli.ipynb #b44a2045
@@ -69,8 +52,6 @@ def _with_valid(d:DataSplits, seed:int, valid_pct:float=0.1)->DataSplits:
     if d.valid is not None and len(d.valid): return d
     tr, va = carve_valid(d.train.labels.numpy() if d.train.labels is not None else None, valid_pct, seed, len(d.train))
     return DataSplits(d.train.subset(tr), d.train.subset(va), d.test)
-
-NOISE_TRAINED = ('dynamic', 'udml')   # methods trained on noisy data: they train with the dataset's protocol
 
 # %% ../nbs/70_cli.ipynb #2a6e3206
 def bench_noise(dataset:str)->tuple:
@@ -108,25 +89,23 @@ def _tables(summary, subsets, noise, metric)->dict:
 
 # %% ../nbs/70_cli.ipynb #fee90b54
 def _write(out:Path, res:dict, failed:dict, meta:dict):
-    "Write every table so far (called after each method: a later failure, or a full disk, loses nothing already done)."
-    res['summary'].to_csv(out/'summary.csv')
-    if 'subsets' in res: res['subsets'].to_csv(out/'subsets.csv')
-    if 'noise' in res: res['noise'].to_csv(out/'noise.csv', index=False)
-    (out/'results.json').write_text(json.dumps({'meta': meta, 'summary': res['summary'].reset_index().to_dict('records'), 'failed': failed},
-                                               indent=1, default=float))
+    "Write every table so far, each atomically (called after each method: a later failure, or a full disk, loses nothing already done)."
+    atomic_write(out/'summary.csv', res['summary'].to_csv())
+    if 'subsets' in res: atomic_write(out/'subsets.csv', res['subsets'].to_csv())
+    if 'noise' in res: atomic_write(out/'noise.csv', res['noise'].to_csv(index=False))
+    info = {'meta': meta, 'summary': res['summary'].reset_index().to_dict('records'), 'failed': failed}
+    save_json(info, out/'results.json', meta.get('device', 'cpu'))
 
 # %% ../nbs/70_cli.ipynb #f459cd21
-def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', epochs:int=10, seed:int=0,
+def run_bench(methods=None, # Registered method names (default: `default_methods()`)
+               protocol:str='all', dataset:str='mfeat', epochs:int=10, seed:int=0,
               device=None, out='bench_out', levels=None, lr:float=3e-3, bs:int=64,
               quiet:bool=False, amp:bool|None=None,
               num_workers:int=0, # Worker processes decoding file-backed data
              )->dict:
     """Train `methods` on the training split (selection and mining on validation), evaluate them on the test split;
     write tables and plots into `out` after every method; return the tables and `failed` ({method: error})."""
-    methods = list(methods)
-    if not methods: raise ValueError(f"no methods given; choose from {', '.join(METHODS)}")
-    bad = [m for m in methods if m not in METHODS]
-    if bad: raise ValueError(f"unknown methods {bad}; available: {list(METHODS)}")
+    methods = check_methods(default_methods() if methods is None else methods)
     if protocol not in ('noise', 'missing', 'all'): raise ValueError(f"protocol must be noise, missing or all, got {protocol!r}")
     if epochs < 1: raise ValueError(f"epochs must be >= 1, got {epochs}")
     if bs < 1: raise ValueError(f"bs must be >= 1, got {bs}")
@@ -153,14 +132,15 @@ def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', 
         if main and not quiet: print(f'[{i+1}/{len(methods)}] {name}: training {epochs} epochs on {dataset} ({device})', flush=True)
         t0 = time.time()
         try:
-            learn = METHODS[name](dls, seed, **(train_noise if name in NOISE_TRAINED else {}))
+            learn = get_recipe(name).build(dls, seed, epochs, lr, noise=train_noise)
             learn.model.to(device)
             if amp: learn.to_fp16()
             with ExitStack() as stack:  # fastai's progress bar stays on unless quiet
                 stack.enter_context(learn.no_logging())
                 if quiet: stack.enter_context(learn.no_bar())
                 learn.fit_one_cycle(epochs, lr)
-            row = {'method': name, f'clean_{metric}': learn.validate(dl=test_dl)[1], 'train_seconds': time.time() - t0}
+            row = {'method': name, f'clean_{metric}': learn.validate(dl=test_dl)[1],
+                   'train_seconds': time.time() - t0 - learn.teacher_seconds, 'teacher_seconds': learn.teacher_seconds}
             if protocol in ('missing', 'all'):
                 s = evaluate_subsets(learn, test_dl, metrics=[metric])
                 row.update(subset_mean=s.loc['mean', metric], worst_subset=s.loc['worst', metric], worst_subset_name=s[metric].iloc[:-2].idxmin())
@@ -184,12 +164,23 @@ def run_bench(methods=DEFAULT_METHODS, protocol:str='all', dataset:str='mfeat', 
     if noise: plot_noise(noise, metric); plt.savefig(out/'noise.png', dpi=120, bbox_inches='tight'); plt.close('all')
     return res
 
+# %% ../nbs/70_cli.ipynb #a8b30323
+def _import_user_modules(argv:list):
+    "Import the modules named by `--import` (a user's own registered methods), with the working directory on the path."
+    mods = [v for i, a in enumerate(argv) for v in ([argv[i+1]] if a == '--import' and i + 1 < len(argv) else
+                                                    [a.split('=', 1)[1]] if a.startswith('--import=') else [])]
+    if mods and '' not in sys.path and '.' not in sys.path: sys.path.insert(0, '')
+    for m in ','.join(mods).split(','):
+        if m.strip(): importlib.import_module(m.strip())
+
 # %% ../nbs/70_cli.ipynb #94bf62d4
 def _parser():
     p = argparse.ArgumentParser(prog='robustmm', description='Robust multimodal learning benchmarks')
     sub = p.add_subparsers(dest='command', required=True)
     b = sub.add_parser('bench', help='train and evaluate methods under the noise and missing-modality protocols')
-    b.add_argument('--methods', default=','.join(DEFAULT_METHODS), help=f"comma-separated, from {', '.join(METHODS)}")
+    b.add_argument('--methods', default=','.join(default_methods()), help=f"comma-separated, from {', '.join(method_names())}")
+    b.add_argument('--import', dest='imports', default='', metavar='MODULES',
+                   help="comma-separated modules to import first: your own methods, registered with robustmm.methods.register")
     b.add_argument('--protocol', default='all', choices=['noise', 'missing', 'all'])
     b.add_argument('--dataset', default='mfeat', help="'mfeat' (shipped), 'avdigits' (shipped audio-visual digits), 'synthetic', a folder with the mfeat files, a .npz of arrays "
                    "(one per modality, y, optional split), a .csv manifest of files (y, optional split, one path column per modality), "
@@ -207,10 +198,12 @@ def _parser():
 # %% ../nbs/70_cli.ipynb #ae509e80
 def main(argv=None):
     "Entry point of the `robustmm` console script: exit 0, 1 when a method failed (the others' results are kept), 2 on bad input."
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _import_user_modules(argv)   # before the parser is built: its --methods help lists the registry
     args = _parser().parse_args(argv)
     try:
         methods = [m.strip() for m in args.methods.split(',') if m.strip()]
-        if not methods: raise ValueError(f"--methods names no method; choose from {', '.join(METHODS)}")
+        if not methods: raise ValueError(f"--methods names no method; choose from {', '.join(method_names())}")
         levels = None   # the dataset's default levels
         if args.quick:
             lv = bench_noise(args.dataset)[1]   # first, middle and last level

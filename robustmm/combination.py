@@ -19,7 +19,7 @@ from .callbacks import LossTerm, ModalityDropout
 from .learner import mm_learner, task_of
 
 # %% auto #0
-__all__ = ['PointEmbedding', 'CombinationNet', 'EmbeddingKL', 'combination_learner']
+__all__ = ['PointEmbedding', 'CombinationNet', 'EmbeddingKL', 'combination_learner', 'common_subspace_learner']
 
 # %% ../nbs/06b_combination.ipynb #0e8bfe6b
 class PointEmbedding(nn.Module):
@@ -107,7 +107,8 @@ class EmbeddingKL(LossTerm):
 # %% ../nbs/06b_combination.ipynb #ab1bb205
 def combination_learner(dls, probabilistic:bool=True, encoder:str='auto', feat_dim:int=64, emb_dim:int|None=None,
                         kl_weight:float=1e-3, kl_reduce:str='sum', aux_head:bool=False, seed:int=0, cbs=None,
-                        modality_dropout:bool=True, model_cls=None,
+                        modality_dropout='subsets', # As `mm_learner`: None/False, True or 'subsets', 'bernoulli', a drop probability, or a callback
+                        model_cls=None,
                         arch=None, weights_path=None, # ResNet depth and local weights for image-like modalities
                         levels:bool=False, # Fuse after every encoder stage (image-like modalities with the same encoder layout)
                         enc_kwargs:dict|None=None, **kwargs):
@@ -116,5 +117,10 @@ def combination_learner(dls, probabilistic:bool=True, encoder:str='auto', feat_d
     ds, task = dls.train_ds, task_of(dls)
     encs = modality_encoders(ds, encoder, feat_dim, task == 'segmentation', arch, weights_path, **(enc_kwargs or {}))
     model = (model_cls or CombinationNet)(encs, ds.n_classes, ds.names, probabilistic, emb_dim, task, aux_head, levels)
-    cbs = ([ModalityDropout('subsets')] if modality_dropout else []) + ([EmbeddingKL(kl_weight, kl_reduce)] if probabilistic else []) + list(L(cbs))
-    return mm_learner(dls, model, seed=seed, cbs=cbs, **kwargs)
+    cbs = ([EmbeddingKL(kl_weight, kl_reduce)] if probabilistic else []) + list(L(cbs))
+    return mm_learner(dls, model, modality_dropout=modality_dropout, seed=seed, cbs=cbs, **kwargs)
+
+# %% ../nbs/06b_combination.ipynb #3168f101
+def common_subspace_learner(dls, seed:int=0, **kwargs):
+    "The common-subspace baseline of the missing-modality methods: point embeddings, uniform modality dropout, no KL."
+    return combination_learner(dls, probabilistic=False, seed=seed, **kwargs)

@@ -14,7 +14,7 @@ from .core import all_subsets, subset_index, subset_name, subset_mask, subset_ma
 from .noise import Noise, GaussianNoise, modality_generator, check_levels, noise_for
 from .progress import captured_notebook
 from .metrics import confusion_matrix, metric_fn
-from .models import repeat_batch, stacked_subset_outputs, subset_output_chunks
+from .models import MultimodalNet, repeat_batch, stacked_subset_outputs, subset_output_chunks
 
 # %% auto #0
 __all__ = ['main_output', 'subset_confusions', 'evaluate_subsets', 'evaluate_noise', 'random_presence', 'evaluate_presence',
@@ -32,8 +32,8 @@ def _resolve(model, dl):
         dl = model.dls.valid if dl is None else dl
         model = model.model
     if dl is None: raise ValueError("pass a DataLoader (dl=...) when evaluating a bare model")
-    for meth in ('encode', 'fuse', 'head'):
-        if not hasattr(model, meth): raise TypeError(f"the model must implement encode/fuse/head (as MultimodalNet does); it lacks `{meth}`")
+    if not isinstance(model, MultimodalNet):
+        raise TypeError(f"the model must be a robustmm MultimodalNet (encode -> fuse -> head), got {type(model).__name__}")
     return model, dl
 
 # %% ../nbs/05_evaluate.ipynb #e039ce05
@@ -81,13 +81,13 @@ def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool
     model, dl = _resolve(model, dl)
     if level not in ('feature', 'input'): raise ValueError(f"level must be 'feature' or 'input', got {level!r}")
     M, (ign, names) = model.n_modalities, _task_info(dl)
-    names = names or getattr(model, 'names', None)
+    names = names or model.names
     if subsets is not None and len(subsets) == 0: raise ValueError("subsets must not be empty (None means every subset)")
     subsets = all_subsets(M) if subsets is None else [subset_index(s, names, M) for s in subsets]
     was_training = model.training; model.eval()
     dev = _device(model)
     S, table = len(subsets), subset_masks(M, subsets, dev)
-    if getattr(model, 'fuses_while_encoding', False): batched = False   # its encoders read the mask: one whole pass per subset
+    if model.fuses_while_encoding: batched = False   # its encoders read the mask: one whole pass per subset
     cms = None   # (S, K, K), K from the model's outputs
     try:
         for b in (progress_bar(dl, leave=False) if progress else dl):   # fastprogress prints even when not displaying
@@ -156,7 +156,7 @@ def evaluate_noise(model, dl=None,
     if isinstance(metrics, str): metrics = [metrics]
     for m in metrics: metric_fn(m)
     M, (ign, names) = model.n_modalities, _task_info(dl)
-    names = names or getattr(model, 'names', None)
+    names = names or model.names
     sets = _corrupt_sets(corrupt, M, names)
     if not sets: raise ValueError("corrupt must name at least one modality set")
     levels = check_levels(levels)
@@ -165,7 +165,7 @@ def evaluate_noise(model, dl=None,
     dev = _device(model)
     present = subset_index(mask, names, M) if mask is not None else None
     cms = None   # {(set, level): (K, K)}, K from the model's outputs
-    whole = getattr(model, 'fuses_while_encoding', False)   # encoders that read the mask: run the whole model
+    whole = model.fuses_while_encoding   # encoders that read the mask: run the whole model
     def run_whole(ins, mask): return main_output(model(*ins, mask) if mask is not None else model(*ins))
     try:
         for bi, b in enumerate(progress_bar(dl, leave=False) if progress else dl):
@@ -184,10 +184,8 @@ def evaluate_noise(model, dl=None,
                     if hit is not None: noisy = {m: torch.where(_expand_mask(hit, xn).bool(), xn, xs[m]) for m, xn in noisy.items()}
                     if whole: out = run_whole([noisy.get(i, xs[i]) for i in range(M)], bmask)
                     else:
-                        if hasattr(model, 'encode_one'):  # re-run only the corrupted modalities' encoders
-                            feats = list(clean)
-                            for m, xn in noisy.items(): feats[m] = model.encode_one(m, xn)
-                        else: feats = model.encode(*[noisy.get(i, xs[i]) for i in range(M)])
+                        feats = list(clean)   # re-run only the corrupted modalities' encoders
+                        for m, xn in noisy.items(): feats[m] = model.encode_one(m, xn)
                         out = main_output(model.head(model.fuse(feats, bmask)))
                     cms[s, l] += confusion_matrix(out, y, K, ign)
     finally: model.train(was_training)

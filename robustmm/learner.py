@@ -16,18 +16,19 @@ from fastai.callback.progress import ProgressCallback
 import fastai.callback.schedule  # noqa: F401  (Learner.fit_one_cycle, lr_find)
 from fastai.metrics import accuracy
 from fastai.torch_core import set_seed
-from fastcore.basics import noop
+from fastai.imports import noop   # fastai's own (`no_logging` sets it), not fastcore's
 from fastcore.foundation import L
 from .models import fusion_model, modality_encoders
 from .metrics import MeanIoU
 from .distributed import init_distributed, distributed_device, DistributedTraining, is_main_process
-from .callbacks import AuxOutputs, LossParts, FiniteLoss, ModalityDropout
+from .callbacks import AuxOutputs, LossParts, FiniteLoss, ModalityDropout, noisy_training_cbs
+from .noise import UDML_LEVELS
 from .optim import FastAdam
 from .progress import Progress
 
 # %% auto #0
 __all__ = ['CrossEntropy', 'default_loss_and_metrics', 'task_of', 'MMLearner', 'modality_dropout_cb', 'mm_learner',
-           'fusion_learner']
+           'fusion_learner', 'noisy_fusion_learner']
 
 # %% ../nbs/04d_learner.ipynb #887438ea
 class CrossEntropy:
@@ -113,3 +114,13 @@ def fusion_learner(dls, fusion:str='late', # 'late', 'concat' or 'weighted'
     encs = modality_encoders(ds, encoder, feat_dim, arch=arch, weights_path=weights_path, **(enc_kwargs or {}))
     model = fusion_model(None, ds.n_classes, fusion, ds.names, task=ds.task, encoders=encs)
     return mm_learner(dls, model, modality_dropout=modality_dropout, seed=seed, **kwargs)
+
+# %% ../nbs/04d_learner.ipynb #d232c598
+def noisy_fusion_learner(dls, fusion:str='late', seed:int|None=0,
+                         levels=UDML_LEVELS, # Training noise levels (see `robustmm.noise`)
+                         noise=None, # The training noise protocol (or one per modality); default `udml_noise()`
+                         noise_start:float=0.3, # Clean training until this fraction, noisy after
+                         **kwargs)->MMLearner:
+    "A fusion baseline trained with the shared noisy-data protocol: the fair comparison for a method trained with noise."
+    cbs = noisy_training_cbs(levels, noise, noise_start=noise_start, seed=seed) + list(L(kwargs.pop('cbs', None)))
+    return fusion_learner(dls, fusion, seed=seed, cbs=cbs, **kwargs)

@@ -13,6 +13,7 @@ import math
 from .core import split_inputs, apply_mask, _expand_mask, MissingTokens, subset_id, id_subset
 from .text import TextEncoder
 from .series import SeriesEncoder
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['RESNET_ARCHS', 'ENCODERS', 'MLPEncoder', 'ConvEncoder', 'resnet_arch', 'ResNetEncoder', 'VideoEncoder', 'SegHead',
@@ -143,8 +144,9 @@ class WeightedFusion(nn.Module):
 
 # %% ../nbs/02_models.ipynb #f3493315
 class MultimodalNet(nn.Module):
-    "Per-modality encoders, a fusion module and a head, with missing modalities handled by `apply_mask`."
-    fuses_while_encoding = False   # True for models whose encoders read the presence mask (fusion at several levels)
+    "The contract of every robustmm network: per-modality encoders, a fusion of their features, a head."
+    fuses_while_encoding = False   # True for networks whose encoders read the presence mask (fusion at several levels)
+    missing = None                 # learned stand-ins for absent features (`MissingTokens`); None: zeros
     def __init__(self, encoders:Sequence[nn.Module], fusion:nn.Module, head:nn.Module|None=None,
                  names:Sequence[str]|None=None, # Modality names (for error messages and tables)
                  missing:MissingTokens|None=None, # Learned stand-ins for missing features (default zeros)
@@ -155,29 +157,31 @@ class MultimodalNet(nn.Module):
         self.names = list(names) if names is not None else [f'm{i}' for i in range(len(encoders))]
         if len(self.names) != len(self.encoders): raise ValueError(f"{len(self.names)} names for {len(self.encoders)} encoders")
         self.missing = missing
-
     @property
-    def n_modalities(self)->int: return len(self.encoders)
-    def encode_one(self, i:int, x): return self.encoders[i](x)
-    def encode(self, *xs)->list: return [self.encode_one(i, x) for i, x in enumerate(xs)]
-    def fuse(self, feats, mask=None):
-        return self.fusion(apply_mask(feats, mask, self.missing), mask)
-    def forward(self, *inputs):
-        xs, mask = split_inputs(inputs, self.n_modalities, self.names)
-        return self.head(self.fuse(self.encode(*xs), mask))
+    def n_modalities(self)->int: return len(self.names)
 
-    def predict_subsets(self, feats, masks:torch.Tensor, max_rows:int=16384)->torch.Tensor:
-        "Head outputs for every row of `masks` (S, M) from encoded `feats`: `(S, B, ...)`."
-        S, B = masks.shape[0], feats[0].shape[0]
-        plain = self.missing is None and type(self).fuse is MultimodalNet.fuse   # shortcuts only when fuse is the plain masked fusion
-        if plain and isinstance(self.head, nn.Identity) and hasattr(self.fusion, 'forward_subsets'):
-            return self.fusion.forward_subsets(feats, masks)    # exact shortcut (late fusion)
-        if plain and isinstance(self.fusion, ConcatFusion) and isinstance(self.head, nn.Linear) and feats[0].ndim == 2:
-            # a linear head on concatenated features is a sum of per-modality partial products
-            W = self.head.weight.split([f.shape[1] for f in feats], 1)
-            parts = torch.stack([f @ w.T for f, w in zip(feats, W)])          # (M, B, K)
-            return torch.einsum('sm,mbk->sbk', masks.to(parts.dtype), parts) + self.head.bias
-        return stacked_subset_outputs(self, feats, masks, max_rows)
+# %% ../nbs/02_models.ipynb #4af72049
+@patch
+def encode_one(self:MultimodalNet, i:int, x:torch.Tensor):
+    "Modality `i`'s feature from its input `x`."
+    return self.encoders[i](x)
+
+@patch
+def encode(self:MultimodalNet, *xs)->list:
+    "Every modality's feature, in input order."
+    return [self.encode_one(i, x) for i, x in enumerate(xs)]
+
+# %% ../nbs/02_models.ipynb #1447a3c8
+@patch
+def fuse(self:MultimodalNet, feats:Sequence, mask:torch.Tensor|None=None):
+    "The fused representation: absent modalities' features replaced (`apply_mask`), then `fusion`."
+    return self.fusion(apply_mask(feats, mask, self.missing), mask)
+
+@patch
+def forward(self:MultimodalNet, *inputs):
+    "`model(x_1, ..., x_M[, mask])`: validated inputs -> encode -> fuse -> head."
+    xs, mask = split_inputs(inputs, self.n_modalities, self.names)
+    return self.head(self.fuse(self.encode(*xs), mask))
 
 # %% ../nbs/02_models.ipynb #67a65ee1
 def repeat_batch(f, n:int):
@@ -190,16 +194,15 @@ def _batch_size(f): return _batch_size(f[0]) if isinstance(f, (tuple, list)) els
 
 def _nbytes(f)->int: return sum(_nbytes(o) for o in f) if isinstance(f, (tuple, list)) else f.numel()*f.element_size()
 
-def subset_output_chunks(model, feats, masks:torch.Tensor,
+def subset_output_chunks(model:MultimodalNet, feats, masks:torch.Tensor,
                          max_bytes:int=2**25, # Cap on one chunk's outputs plus its repeated features (bytes)
                          max_rows:int=16384): # Cap on the (subset, sample) rows of one fuse+head call
     "Yield `(lo, out)`: head outputs `(n, B, ...)` for `masks[lo:lo+n]`, in chunks sized from the first subset's bytes so each stays within `max_bytes`."
     S = masks.shape[0]
-    predict = model.predict_subsets if hasattr(model, 'predict_subsets') else (lambda f, m, r: stacked_subset_outputs(model, f, m, r))
     per_subset = _nbytes(feats)   # the stacked path repeats the features once per subset
     lo, step = 0, 1               # one subset first: its size gives the chunk length
     while lo < S:
-        out = predict(feats, masks[lo:lo + step], max_rows)
+        out = model.predict_subsets(feats, masks[lo:lo + step], max_rows)
         yield lo, out
         lo += out.shape[0]
         step = max(1, int(max_bytes // (per_subset + _nbytes(out)/out.shape[0])))
@@ -215,6 +218,20 @@ def stacked_subset_outputs(model, feats, masks:torch.Tensor, max_rows:int=16384)
         out = out[0] if isinstance(out, tuple) else out
         outs.append(out.view(n, B, *out.shape[1:]))
     return torch.cat(outs)
+
+# %% ../nbs/02_models.ipynb #1607c73f
+@patch
+def predict_subsets(self:MultimodalNet, feats:Sequence, masks:torch.Tensor, max_rows:int=16384)->torch.Tensor:
+    "Head outputs `(S, B, ...)` for every row of `masks` `(S, M)`, from encoded `feats`: exact shortcuts where the fusion allows."
+    plain = self.missing is None and type(self).fuse is MultimodalNet.fuse   # shortcuts only for the plain masked fusion
+    if plain and isinstance(self.head, nn.Identity) and hasattr(self.fusion, 'forward_subsets'):
+        return self.fusion.forward_subsets(feats, masks)    # exact shortcut (late fusion)
+    if plain and isinstance(self.fusion, ConcatFusion) and isinstance(self.head, nn.Linear) and feats[0].ndim == 2:
+        # a linear head on concatenated features is a sum of per-modality partial products
+        W = self.head.weight.split([f.shape[1] for f in feats], 1)
+        parts = torch.stack([f @ w.T for f, w in zip(feats, W)])          # (M, B, K)
+        return torch.einsum('sm,mbk->sbk', masks.to(parts.dtype), parts) + self.head.bias
+    return stacked_subset_outputs(self, feats, masks, max_rows)
 
 # %% ../nbs/02_models.ipynb #5f2517d2
 def _sequence_encoder(modality, shape, out_dim, seg, vocab_size):

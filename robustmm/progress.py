@@ -13,7 +13,7 @@ from fastai.learner import Learner
 from fastai.callback.progress import ProgressCallback
 from fastprogress.fastprogress import master_bar, progress_bar, text2html_table
 from fastcore.xml import to_xml
-from fastcore.basics import noop
+from fastai.imports import noop   # fastai's own (`no_logging` sets it), not fastcore's
 
 # %% auto #0
 __all__ = ['captured_notebook', 'to_terminal', 'progress_mode', 'Progress']

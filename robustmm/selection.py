@@ -7,11 +7,14 @@ Docs: https://robustmm.github.io/robustmm/selection.html.md"""
 # %% ../nbs/06_selection.ipynb #6b2d1508
 from __future__ import annotations
 import math
-import torch, torch.nn as nn
-from .core import subset_id, id_subset
+import torch, torch.nn as nn, torch.nn.functional as F
+import pandas as pd
+from .core import subset_id, id_subset, subset_index, subset_name, mask_ids
+from .callbacks import LossTerm
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['CombinationState', 'selected_mean']
+__all__ = ['CombinationState', 'selected_mean', 'per_sample_ce', 'SelectionLoss']
 
 # %% ../nbs/06_selection.ipynb #ca47937f
 class CombinationState(nn.Module):
@@ -54,3 +57,71 @@ class CombinationState(nn.Module):
 def selected_mean(values:torch.Tensor, selected:torch.Tensor, norm:str='batch')->torch.Tensor:
     "Sum of the per-sample `values` of the `selected` samples, divided by the batch size ('batch') or by their number ('selected')."
     return (values*selected).sum()/(len(selected) if norm == 'batch' else selected.sum().clamp_min(1))
+
+# %% ../nbs/06_selection.ipynb #333515d1
+def per_sample_ce(logits:torch.Tensor, y:torch.Tensor)->torch.Tensor:
+    "Cross-entropy of each sample `(B,)` (averaged over the pixels of a segmentation map)."
+    ce = F.cross_entropy(logits, y, reduction='none')
+    return ce.flatten(1).mean(1) if ce.ndim > 1 else ce
+
+# %% ../nbs/06_selection.ipynb #7feae57f
+class SelectionLoss(LossTerm):
+    "Cross-entropy of the samples of chosen combinations (`model.<state_attr>`), once the choice is made while training."
+    state_attr, chosen_name = 'selection_state', 'chosen'
+    def __init__(self, weight:float, norm:str='batch', # Divide by the batch size ('batch') or by the chosen samples ('selected')
+                 chosen=None): # An explicit list of combinations (indices or names): no statistics, no choice
+        super().__init__(weight, train_only=True)
+        if norm not in ('batch', 'selected'): raise ValueError(f"norm must be 'batch' or 'selected', got {norm!r}")
+        if chosen is not None and not len(chosen): raise ValueError("an explicit list of combinations must not be empty")
+        self.norm, self.chosen = norm, chosen
+
+# %% ../nbs/06_selection.ipynb #f5cad3a0
+@patch(as_prop=True)
+def state(self:SelectionLoss)->CombinationState:
+    "The model's `CombinationState` for this loss."
+    st = getattr(self.model, self.state_attr, None)
+    if st is None: raise ValueError(f"{type(self).__name__} needs a model with a `{self.state_attr}` (a CombinationState)")
+    return st
+
+@patch
+def collect_batch(self:SelectionLoss, mask:torch.Tensor): "Statistics from a training batch, before the choice."
+
+@patch
+def collect_epoch(self:SelectionLoss): "Statistics after a training epoch, before the choice."
+
+# %% ../nbs/06_selection.ipynb #ca4cb2aa
+@patch
+def before_fit(self:SelectionLoss):   # fastai also runs before_fit/after_epoch in validate and get_preds: the model's state is never reset here
+    if self.chosen is not None and not self.state.is_done:
+        M = self.model.n_modalities
+        self.state.select([subset_index(s, getattr(self.model, 'names', None), M) for s in self.chosen])
+    self._selected, self._trained = self.state.is_done, False
+
+@patch
+def before_train(self:SelectionLoss): self._trained = True
+
+# %% ../nbs/06_selection.ipynb #c4de44a8
+@patch
+def after_epoch(self:SelectionLoss):
+    trained, self._trained = self._trained, False
+    if not trained or self._selected: return
+    self.collect_epoch()
+    if self.ready(): self.state.select(self.choose()); self._selected = True
+
+# %% ../nbs/06_selection.ipynb #95e1e6b9
+@patch
+def term(self:SelectionLoss):
+    mask, logits = getattr(self.learn, 'aux', {}).get('mask'), self.logits()
+    if mask is None or logits is None: return None
+    if not self._selected:   # before the choice: statistics only
+        self.collect_batch(mask)
+        return torch.zeros((), device=mask.device)
+    return selected_mean(per_sample_ce(logits, self.yb[0]), self.state.selected[mask_ids(mask)], self.norm)
+
+# %% ../nbs/06_selection.ipynb #894b0e99
+@patch
+def report(self:SelectionLoss)->pd.DataFrame:
+    "Each candidate combination's score and whether it was chosen."
+    names, chosen = getattr(self.model, 'names', None), self.state.subsets() or []
+    rows = [{'combination': subset_name(s, names), 'score': v, self.chosen_name: s in chosen} for s, v in self.scores.items()]
+    return pd.DataFrame(rows).set_index('combination').sort_values('score', ascending=False)

@@ -10,7 +10,8 @@ from typing import Sequence
 import numpy as np, pandas as pd
 
 # %% auto #0
-__all__ = ['relative_robustness', 'effective_robustness', 'mean_std', 'paired_difference', 'paired_table']
+__all__ = ['VERDICTS', 'relative_robustness', 'effective_robustness', 'mean_std', 'paired_difference', 'paired_table', 'verdict',
+           'compare']
 
 # %% ../nbs/05b_stats.ipynb #acb445ef
 def relative_robustness(df:pd.DataFrame, metric:str='accuracy')->pd.Series:
@@ -54,3 +55,19 @@ def paired_table(per_seed:pd.DataFrame, # One row per seed, one column per model
     out = pd.DataFrame({f'{a} - {b}': paired_difference(per_seed[a], per_seed[b]) for a, b in pairs}).T
     if n_test is not None: out['rows'] = out['diff']*n_test
     return out.round(4)
+
+# %% ../nbs/05b_stats.ipynb #210e661c
+VERDICTS = ('better', 'worse', 'not distinguishable', 'needs seeds')
+
+def verdict(lo:float, hi:float)->str:
+    "The verdict of a paired difference from its interval `[lo, hi]` (NaN bounds: 'needs seeds')."
+    if not (np.isfinite(lo) and np.isfinite(hi)): return 'needs seeds'
+    return 'better' if lo > 0 else 'worse' if hi < 0 else 'not distinguishable'
+
+# %% ../nbs/05b_stats.ipynb #aa175d4b
+def compare(a, b, conf:float=0.95)->dict:
+    "`paired_difference` of `a - b` with its verdict; one value each gives the mean difference and 'needs seeds'."
+    a, b = np.atleast_1d(np.asarray(a, dtype=float)), np.atleast_1d(np.asarray(b, dtype=float))
+    if len(a) != len(b): raise ValueError(f"a and b must pair up (one value per seed each), got {len(a)} and {len(b)}")
+    r = paired_difference(a, b, conf) if len(a) > 1 else dict(diff=float((a - b).mean()), lo=np.nan, hi=np.nan, n=len(a))
+    return {**r, 'verdict': verdict(r['lo'], r['hi'])}

@@ -71,3 +71,8 @@ def test_tutorials_and_interactive_notebooks(root):
     def uses_widgets(p): return any(c.cell_type == 'code' and ('_widget(' in c.source or 'ipywidgets' in c.source) for c in nbformat.read(p, as_version=4).cells)
     widgets = [p.name for p in sorted((root/'nbs').rglob('*.ipynb')) if '_proc' not in p.parts and uses_widgets(p)]
     assert len(widgets) >= 4, widgets
+
+def test_sidebar_up_to_date(root):
+    "nbs/sidebar.yml is derived from the notebooks and the method registry (tools/make_sidebar.py)."
+    r = subprocess.run([sys.executable, 'tools/make_sidebar.py', '--check'], cwd=root, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -8,9 +8,10 @@ from robustmm.data import MultimodalDataLoaders, FileDataset
 from robustmm.datasets import load_manifest
 from robustmm.learner import fusion_learner
 from robustmm.evaluate import evaluate_subsets, evaluate_noise
-from robustmm.udml import udml_learner, dynamic_fusion_learner, static_fusion_learner
+from robustmm.udml import udml_learner, dynamic_fusion_learner
+from robustmm.learner import noisy_fusion_learner
 from robustmm.dmrnet import dmrnet_learner, common_subspace_learner
-from robustmm.mmanet import mmanet_learner, teacher_learner, modality_dropout_learner, plain_distillation_learner
+from robustmm.mmanet import mmanet_learner, teacher_learner, plain_distillation_learner
 from robustmm.onestage import privileged_teacher, onestage_learner
 
 N, K, SR = 2000, 4, 8000
@@ -37,13 +38,13 @@ FACTORIES = {
     'late': lambda dls: fusion_learner(dls, 'late'),
     'concat': lambda dls: fusion_learner(dls, 'concat'),
     'late+dropout': lambda dls: fusion_learner(dls, 'late', modality_dropout='subsets'),
-    'static': lambda dls: static_fusion_learner(dls),
+    'static': lambda dls: noisy_fusion_learner(dls, 'concat'),
     'dynamic': lambda dls: dynamic_fusion_learner(dls),
     'udml': lambda dls: udml_learner(dls),
     'common_subspace': lambda dls: common_subspace_learner(dls),
     'dmrnet': lambda dls: dmrnet_learner(dls),
     'teacher': lambda dls: teacher_learner(dls),
-    'modality_dropout': lambda dls: modality_dropout_learner(dls),
+    'modality_dropout': lambda dls: common_subspace_learner(dls),
 }
 
 def _teacher(dls):
@@ -95,9 +96,9 @@ def test_every_factory_takes_the_resnet_depth_and_local_weights(tmp_path):
     dls = MultimodalDataLoaders.from_dsets(mk(8), mk(4), bs=4, device='cpu')
     torch.save(torchvision.models.resnet34(weights=None).state_dict(), tmp_path/'r34.pth')
     t = teacher_learner(dls, arch=34).model
-    factories = [lambda **k: fusion_learner(dls, 'late', **k), lambda **k: static_fusion_learner(dls, **k), lambda **k: dynamic_fusion_learner(dls, **k),
+    factories = [lambda **k: fusion_learner(dls, 'late', **k), lambda **k: noisy_fusion_learner(dls, 'concat', **k), lambda **k: dynamic_fusion_learner(dls, **k),
                  lambda **k: udml_learner(dls, **k), lambda **k: common_subspace_learner(dls, **k), lambda **k: dmrnet_learner(dls, **k),
-                 lambda **k: teacher_learner(dls, **k), lambda **k: modality_dropout_learner(dls, **k),
+                 lambda **k: teacher_learner(dls, **k), lambda **k: common_subspace_learner(dls, **k),
                  lambda **k: plain_distillation_learner(dls, t, **k), lambda **k: mmanet_learner(dls, t, **k)]
     for f in factories:
         encs = f(arch=34, weights_path=tmp_path/'r34.pth').model.encoders

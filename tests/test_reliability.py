@@ -44,7 +44,8 @@ from robustmm.core import apply_mask
 from robustmm.data import MultimodalDataset, MultimodalDataLoaders, MultimodalDL
 from robustmm.synthetic import synth_multimodal
 from robustmm.callbacks import NonFiniteLossError, LossParts, ModalityDropout, NoiseInjection
-from robustmm.udml import udml_learner, dynamic_fusion_learner, static_fusion_learner
+from robustmm.udml import udml_learner, dynamic_fusion_learner
+from robustmm.learner import noisy_fusion_learner
 from robustmm.dmrnet import dmrnet_learner, common_subspace_learner, HardCombinationRegularizer
 from robustmm.mmanet import mmanet_learner, teacher_learner, ModalityAwareRegularization
 from robustmm.mmanet import mar as mar_module

@@ -6,16 +6,12 @@ Docs: https://robustmm.github.io/robustmm/dmrnet.hard.html.md"""
 
 # %% ../../nbs/21_dmrnet.hard.ipynb #42ac5b4a
 from __future__ import annotations
-from typing import Sequence
-import torch, torch.nn as nn, torch.nn.functional as F
-import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
-from fastai.callback.core import Callback
-from ..core import all_subsets, subset_index, subset_masks, subset_name, subset_id, mask_ids
+import torch
+from fastcore.basics import patch
+from ..core import all_subsets, mask_ids
 from ..distributed import all_reduce
-from ..callbacks import LossTerm
 from ..presets import check_point, epochs_or_fraction
-from ..selection import selected_mean
-import pandas as pd
+from ..selection import SelectionLoss, per_sample_ce
 
 # %% auto #0
 __all__ = ['select_hard', 'HardCombinationRegularizer']
@@ -30,78 +26,64 @@ def select_hard(scores:dict, rule:str='above_mean', k:int=1)->list:
     if rule == 'topk': return sorted(scores, key=lambda s: -scores[s])[:k]
     raise ValueError(f"unknown rule {rule!r}: use 'above_mean' or 'topk' (or pass an explicit list of combinations)")
 
-# %% ../../nbs/21_dmrnet.hard.ipynb #be3cf989
-_mask_ids, _subset_id = mask_ids, subset_id   # former private names (the ids now live in robustmm.core)
-
-class HardCombinationRegularizer(LossTerm):
-    "DMRNet's hard-combination regulariser: warm-up statistics per combination -> hard set -> extra CE on its samples / B. Its state lives in `model.hard_state`."
-    name = 'hcr'
+# %% ../../nbs/21_dmrnet.hard.ipynb #d58dd8d6
+class HardCombinationRegularizer(SelectionLoss):
+    "DMRNet's hard-combination regulariser: warm-up statistics per combination -> hard set -> extra CE on its samples."
+    name, state_attr, chosen_name = 'hcr', 'hard_state', 'hard'
     def __init__(self, weight:float=0.3, # beta
                  warmup=0.2, # Warm-up: a fraction of training (float) or a number of epochs (int; the scripts: 6, segmentation 11)
                  score:str='variance', # 'variance' (mean embedding sigma^2) or 'loss' (mean training CE)
                  rule='above_mean', # 'above_mean', 'topk', or an explicit list of combinations (indices or names)
                  k:int=1, aux_head:bool=False,
                  norm:str='batch'): # divide by the batch size ('batch': classification code) or by the hard samples ('selected': segmentation code)
-        super().__init__(weight, train_only=True)
-        if norm not in ('batch', 'selected'): raise ValueError(f"norm must be 'batch' or 'selected', got {norm!r}")
-        self.norm = norm
+        if isinstance(rule, str) and rule not in ('above_mean', 'topk'):
+            raise ValueError(f"unknown rule {rule!r}: use 'above_mean' or 'topk' (or pass an explicit list of combinations)")
+        super().__init__(weight, norm, chosen=None if isinstance(rule, str) else rule)
         if score not in ('variance', 'loss'): raise ValueError(f"score must be 'variance' or 'loss', got {score!r}")
-        if isinstance(rule, str):
-            if rule not in ('above_mean', 'topk'): raise ValueError(f"unknown rule {rule!r}: use 'above_mean' or 'topk' (or pass an explicit list of combinations)")
-        elif not len(rule): raise ValueError("rule: an explicit list of hard combinations must not be empty")
         check_point(warmup, 'warmup')
         if int(k) != k or k < 1: raise ValueError(f"k must be a positive integer, got {k}")
         self.warmup, self.score, self.rule, self.k, self.aux_head = warmup, score, rule, int(k), aux_head
-    @property
-    def state(self):
-        st = getattr(self.model, 'hard_state', None)
-        if st is None: raise ValueError("HardCombinationRegularizer needs a model with a `hard_state` (a CombinationNet)")
-        return st
-    @property
-    def candidates(self)->list:
-        M = self.model.n_modalities
-        return [s for s in all_subsets(M) if len(s) < M] or all_subsets(M)
-    def before_fit(self):   # fastai also runs before_fit/after_epoch in validate and get_preds: the state in the model is never reset here
-        M = self.model.n_modalities
-        if self.aux_head and getattr(self.model, 'aux_head', None) is None:
-            raise ValueError("aux_head=True needs a model built with an auxiliary head (CombinationNet(aux_head=True))")
-        if not isinstance(self.rule, str) and not self.state.is_done:   # an explicit list: no warm-up statistics needed
-            self.state.select([subset_index(s, getattr(self.model, 'names', None), M) for s in self.rule])
-        self._selected, self._trained = self.state.is_done, False
-    def before_train(self): self._trained = True
-    def _per_sample_ce(self, logits):
-        y = self.yb[0]
-        ce = F.cross_entropy(logits, y, reduction='none')
-        return ce.flatten(1).mean(1) if ce.ndim > 1 else ce
-    def term(self):
-        aux = getattr(self.learn, 'aux', {}); mask = aux.get('mask')
-        if mask is None: return None
-        ids = mask_ids(mask)
-        if not self._selected:   # warm-up: collect statistics in the model's buffers
-            if self.score == 'variance':
-                if aux.get('sigma') is None: raise ValueError("score='variance' needs a probabilistic embedding; use score='loss'")
-                v = aux['sigma'].detach().pow(2).flatten(1).mean(1)
-            else: v = self._per_sample_ce(self.pred.detach())
-            self.state.accumulate(ids, v.float())
-            return torch.zeros((), device=mask.device)
-        sel = self.state.selected[ids]
-        logits = aux['aux_logits'] if self.aux_head else self.pred
-        return selected_mean(self._per_sample_ce(logits), sel, self.norm)
-    def after_epoch(self):
-        trained, self._trained = self._trained, False
-        if not trained or self._selected or (self.epoch + 1) < max(1, round(epochs_or_fraction(self.warmup, self.n_epoch))): return
-        self.state.stats.copy_(all_reduce(self.state.stats))   # in a launch: every process's warm-up rows, so all choose the same set
-        self.state.select(select_hard(self.scores, self.rule, self.k)); self._selected = True
-    @property
-    def scores(self)->dict:
-        "The warm-up score of each candidate combination (from the model's buffers)."
-        return self.state.scores(self.candidates)
-    @property
-    def hard(self)->list|None:
-        "The selected hard combinations, hardest first (None during the warm-up)."
-        subs, sc = self.state.subsets(), self.scores
-        return None if subs is None else sorted(subs, key=lambda s: -sc.get(s, float('-inf')))
-    def report(self)->pd.DataFrame:
-        "The warm-up scores of the candidate combinations and which were selected."
-        names, hard = getattr(self.model, 'names', None), self.hard or []
-        return pd.DataFrame([{'combination': subset_name(s, names), 'score': v, 'hard': s in hard} for s, v in self.scores.items()]).set_index('combination').sort_values('score', ascending=False)
+
+# %% ../../nbs/21_dmrnet.hard.ipynb #1e73fcca
+@patch(as_prop=True)
+def candidates(self:HardCombinationRegularizer)->list:
+    M = self.model.n_modalities
+    return [s for s in all_subsets(M) if len(s) < M] or all_subsets(M)
+
+@patch
+def collect_batch(self:HardCombinationRegularizer, mask):
+    aux = self.learn.aux
+    if self.score == 'variance':
+        if aux.get('sigma') is None: raise ValueError("score='variance' needs a probabilistic embedding; use score='loss'")
+        v = aux['sigma'].detach().pow(2).flatten(1).mean(1)
+    else: v = per_sample_ce(self.pred.detach(), self.yb[0])
+    self.state.accumulate(mask_ids(mask), v.float())
+
+# %% ../../nbs/21_dmrnet.hard.ipynb #aa41e21a
+@patch
+def ready(self:HardCombinationRegularizer)->bool:
+    "After the warm-up epochs."
+    return (self.epoch + 1) >= max(1, round(epochs_or_fraction(self.warmup, self.n_epoch)))
+
+@patch
+def choose(self:HardCombinationRegularizer)->list:
+    self.state.stats.copy_(all_reduce(self.state.stats))   # in a launch: every process's warm-up rows, so all choose the same set
+    return select_hard(self.scores, self.rule, self.k)
+
+@patch
+def logits(self:HardCombinationRegularizer):
+    if self.aux_head and getattr(self.model, 'aux_head', None) is None:
+        raise ValueError("aux_head=True needs a model built with an auxiliary head (CombinationNet(aux_head=True))")
+    return self.learn.aux.get('aux_logits') if self.aux_head else self.pred
+
+# %% ../../nbs/21_dmrnet.hard.ipynb #07d8f07b
+@patch(as_prop=True)
+def scores(self:HardCombinationRegularizer)->dict:
+    "The warm-up score of each candidate combination (from the model's buffers)."
+    return self.state.scores(self.candidates)
+
+@patch(as_prop=True)
+def hard(self:HardCombinationRegularizer)->list|None:
+    "The selected hard combinations, hardest first (None during the warm-up)."
+    subs, sc = self.state.subsets(), self.scores
+    return None if subs is None else sorted(subs, key=lambda s: -sc.get(s, float('-inf')))

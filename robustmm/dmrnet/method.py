@@ -14,9 +14,10 @@ from .hard import *
 from fastcore.foundation import L
 from fastcore.basics import ifnone
 from ..presets import paper_preset, paper_learner_kwargs, fit_paper
+from ..methods import Recipe, register
 
 # %% auto #0
-__all__ = ['DMRNET_PRESETS', 'DMRNET_DEFAULTS', 'dmrnet_learner', 'common_subspace_learner']
+__all__ = ['DMRNET_PRESETS', 'DMRNET_DEFAULTS', 'dmrnet_learner']
 
 # %% ../../nbs/22_dmrnet.ipynb #58152466
 DMRNET_PRESETS = {   # the released scripts (ECCV2024-DMRNet 8472850); `paper=True` is CREMA-D
@@ -58,7 +59,9 @@ def dmrnet_learner(dls, beta:float|None=None, # Weight of the hard-combination r
     learn.paper_preset = pre
     return learn
 
-# %% ../../nbs/22_dmrnet.ipynb #374ecbb6
-def common_subspace_learner(dls, seed:int=0, **kwargs):
-    "The baseline: the same network with point embeddings, no KL, no regulariser."
-    return combination_learner(dls, probabilistic=False, seed=seed, **kwargs)
+# %% ../../nbs/22_dmrnet.ipynb #04339630
+register(Recipe('dmrnet', dmrnet_learner, 'DMRNet', problem='missing', training='subsets',
+                baselines=('common_subspace', 'late+dropout'), presets=DMRNET_PRESETS,
+                paper='https://arxiv.org/abs/2407.04458', code='https://github.com/shicaiwei123/ECCV2024-DMRNet',
+                default=True, order=30, module='robustmm.dmrnet',
+                summary='each modality combination a Gaussian embedding, plus the hard-combination regulariser'))

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
 from ..core import all_subsets, subset_mask, subset_name
-from ..combination import PointEmbedding, CombinationNet, EmbeddingKL, combination_learner
+from ..combination import PointEmbedding, CombinationNet, EmbeddingKL, combination_learner, common_subspace_learner
 import pandas as pd
-_all_ = ['PointEmbedding', 'CombinationNet', 'EmbeddingKL', 'combination_learner']   # the shared model, re-exported for `from robustmm.dmrnet import *`
+_all_ = ['PointEmbedding', 'CombinationNet', 'EmbeddingKL', 'combination_learner', 'common_subspace_learner']   # the shared model, re-exported for `from robustmm.dmrnet import *`
 
 # %% auto #0
-__all__ = ['combination_geometry', 'PointEmbedding', 'CombinationNet', 'EmbeddingKL', 'combination_learner']
+__all__ = ['combination_geometry', 'PointEmbedding', 'CombinationNet', 'EmbeddingKL', 'combination_learner',
+           'common_subspace_learner']
 
 # %% ../../nbs/20_dmrnet.model.ipynb #c4b6ce72
 @torch.no_grad()

@@ -6,18 +6,14 @@ Docs: https://robustmm.github.io/robustmm/mmanet.mar.html.md"""
 
 # %% ../../nbs/41_mmanet.mar.ipynb #7acdf414
 from __future__ import annotations
-import itertools, copy
-from typing import Sequence
-import torch, torch.nn as nn, torch.nn.functional as F
-import pandas as pd
-import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
-from fastai.callback.core import Callback
-from ..core import all_subsets, subset_mask, subset_name, subset_index, mask_ids, subset_id
+import itertools
+import torch
+from fastcore.basics import patch
+from ..core import all_subsets
 from ..metrics import metric_fn
 from ..evaluate import subset_confusions
-from ..callbacks import LossTerm
 from ..presets import check_point
-from ..selection import selected_mean
+from ..selection import SelectionLoss
 
 # %% auto #0
 __all__ = ['weak_set', 'histogram_kl', 'label_distribution_kl', 'mine_scores', 'ModalityAwareRegularization']
@@ -53,66 +49,60 @@ def mine_scores(model, dl, candidates, measure:str='label_kl', metric:str='accur
     fn, _ = metric_fn(metric)
     return {s: (fn(cm[full]) - fn(cm[s]))**2 for s in candidates}
 
-# %% ../../nbs/41_mmanet.mar.ipynb #77d0a489
-class ModalityAwareRegularization(LossTerm):
-    "MMANet's MAR: mine weak combinations on a validation DataLoader during `mine`, then CE of the regularisation head on their samples / B. Its state lives in `model.weak_state`."
-    name = 'mar'
+# %% ../../nbs/41_mmanet.mar.ipynb #7c2b5507
+class ModalityAwareRegularization(SelectionLoss):
+    "MMANet's MAR: mine weak combinations on a validation DataLoader during `mine`, then CE of the regularisation head on their samples."
+    name, state_attr, chosen_name = 'mar', 'weak_state', 'weak'
     def __init__(self, valid_dl, # A validation DataLoader for mining (never the test split)
                  weight:float=0.5, mine:tuple=(0.1, 0.25), # Mining range: fractions of training, or epoch counts (the scripts: after epochs 2-4); the loss starts at its end
                  measure:str='label_kl', metric:str='accuracy', k:int=1, weak=None, # weak: an explicit weak set (skips mining)
                  norm:str='batch'): # divide by the batch size ('batch') or by the weak samples ('selected': the segmentation code)
-        super().__init__(weight, train_only=True)
-        if norm not in ('batch', 'selected'): raise ValueError(f"norm must be 'batch' or 'selected', got {norm!r}")
-        self.norm = norm
+        super().__init__(weight, norm, chosen=weak)
         if measure not in ('label_kl', 'metric_gap'): raise ValueError(f"unknown measure {measure!r}: use 'label_kl' or 'metric_gap'")
         metric_fn(metric)
-        if len(mine) != 2 or type(mine[0]) != type(mine[1]) or mine[0] > mine[1]: raise ValueError(f"mine must be (start, end) with start <= end, both fractions or both epoch counts, got {mine}")
+        if len(mine) != 2 or type(mine[0]) != type(mine[1]) or mine[0] > mine[1]:
+            raise ValueError(f"mine must be (start, end) with start <= end, both fractions or both epoch counts, got {mine}")
         check_point(mine[0], 'mine'); check_point(mine[1], 'mine')
         if int(k) != k or k < 1: raise ValueError(f"k must be a positive integer, got {k}")
         if valid_dl is None and weak is None: raise ValueError("valid_dl: MAR mines the weak combinations on a validation DataLoader (never the test split); pass one, or an explicit weak set")
-        self.valid_dl, self.mine, self.measure, self.metric, self.k, self.fixed = valid_dl, tuple(mine), measure, metric, int(k), weak
+        self.valid_dl, self.mine, self.measure, self.metric, self.k = valid_dl, tuple(mine), measure, metric, int(k)
     def __getstate__(self):   # an exported learner carries no dataset rows: the mining DataLoader stays behind
         d = dict(self.__dict__); d['valid_dl'] = None; return d
-    @property
-    def state(self):
-        st = getattr(self.model, 'weak_state', None)
-        if st is None: raise ValueError("ModalityAwareRegularization needs a model with a `weak_state` (an MMANetNet)")
-        return st
-    @property
-    def candidates(self)->list:
-        M = self.model.n_modalities
-        return [s for s in all_subsets(M) if len(s) == M-1] if M > 1 else []
-    def before_fit(self):   # fastai also runs before_fit/after_epoch in validate and get_preds: the state in the model is never reset here
-        M = self.model.n_modalities
-        if not self.state.is_done:
-            if self.fixed is not None: self.state.select([subset_index(s, getattr(self.model, 'names', None), M) for s in self.fixed])
-            elif M == 1: self.state.select([])
-        self._selected, self._trained = self.state.is_done, False
-    def before_train(self): self._trained = True
-    def after_epoch(self):
-        trained, self._trained = self._trained, False
-        if not trained or self._selected: return
-        done = self.epoch + 1 if isinstance(self.mine[0], int) else (self.epoch + 1)/self.n_epoch   # epochs finished (or their fraction)
-        if done > self.mine[0] - 1e-9:
-            if self.valid_dl is None: raise ValueError("valid_dl: this callback was loaded without its mining DataLoader; set `valid_dl` before training again")
-            self.state.add(mine_scores(self.model, self.valid_dl, self.candidates, self.measure, self.metric))
-        if done >= self.mine[1] - 1e-9: self.state.select(weak_set(self.scores, self.k)); self._selected = True
-    @property
-    def scores(self)->dict:
-        "Each candidate's mining score, summed over the mining epochs (from the model's buffers)."
-        return {s: self.state.scores([s], 'sum').get(s, 0.) for s in self.candidates}
-    @property
-    def weak(self)->list|None:
-        "The weak combinations (None before mining ends)."
-        return self.state.subsets()
-    def term(self):
-        aux = getattr(self.learn, 'aux', {}); mask, r = aux.get('mask'), aux.get('reg_logits')
-        if mask is None or r is None: return None
-        if not self._selected: return torch.zeros((), device=r.device)
-        sel = self.state.selected[mask_ids(mask)]
-        ce = F.cross_entropy(r, self.yb[0], reduction='none')
-        ce = ce.flatten(1).mean(1) if ce.ndim > 1 else ce
-        return selected_mean(ce, sel, self.norm)
-    def report(self)->pd.DataFrame:
-        names, weak = getattr(self.model, 'names', None), self.weak or []
-        return pd.DataFrame([{'combination': subset_name(s, names), 'score': v, 'weak': s in weak} for s, v in self.scores.items()]).set_index('combination').sort_values('score', ascending=False)
+
+# %% ../../nbs/41_mmanet.mar.ipynb #1da45710
+@patch(as_prop=True)
+def candidates(self:ModalityAwareRegularization)->list:
+    M = self.model.n_modalities
+    return [s for s in all_subsets(M) if len(s) == M-1] if M > 1 else []
+
+@patch
+def _done(self:ModalityAwareRegularization)->float:
+    "Epochs finished (or their fraction of training)."
+    return self.epoch + 1 if isinstance(self.mine[0], int) else (self.epoch + 1)/self.n_epoch
+
+# %% ../../nbs/41_mmanet.mar.ipynb #b443d64b
+@patch
+def collect_epoch(self:ModalityAwareRegularization):
+    if self.model.n_modalities == 1 or self._done() <= self.mine[0] - 1e-9: return
+    if self.valid_dl is None: raise ValueError("valid_dl: this callback was loaded without its mining DataLoader; set `valid_dl` before training again")
+    self.state.add(mine_scores(self.model, self.valid_dl, self.candidates, self.measure, self.metric))
+
+@patch
+def ready(self:ModalityAwareRegularization)->bool: return self.model.n_modalities == 1 or self._done() >= self.mine[1] - 1e-9
+
+@patch
+def choose(self:ModalityAwareRegularization)->list: return weak_set(self.scores, self.k)
+
+@patch
+def logits(self:ModalityAwareRegularization): return self.learn.aux.get('reg_logits')
+
+# %% ../../nbs/41_mmanet.mar.ipynb #aa1db5a2
+@patch(as_prop=True)
+def scores(self:ModalityAwareRegularization)->dict:
+    "Each candidate's mining score, summed over the mining epochs (from the model's buffers)."
+    return {s: self.state.scores([s], 'sum').get(s, 0.) for s in self.candidates}
+
+@patch(as_prop=True)
+def weak(self:ModalityAwareRegularization)->list|None:
+    "The weak combinations (None before mining ends)."
+    return self.state.subsets()

@@ -10,16 +10,18 @@ import copy
 import torch, torch.nn as nn
 from ..core import split_inputs, apply_mask
 from ..selection import CombinationState
-from ..combination import CombinationNet, combination_learner
+from ..combination import CombinationNet, combination_learner, common_subspace_learner
 from .distill import *
 from .mar import *
 from fastcore.foundation import L
 from fastcore.basics import ifnone
 from ..presets import paper_preset, paper_learner_kwargs, fit_paper
+_all_ = ['common_subspace_learner']   # the shared baseline, re-exported for `from robustmm.mmanet import *`
+from ..methods import Recipe, register
 
 # %% auto #0
-__all__ = ['MMANET_PRESETS', 'MMANET_DEFAULTS', 'MMANetNet', 'teacher_learner', 'modality_dropout_learner',
-           'plain_distillation_learner', 'mmanet_learner']
+__all__ = ['MMANET_PRESETS', 'MMANET_DEFAULTS', 'MMANetNet', 'teacher_learner', 'plain_distillation_learner', 'mmanet_learner',
+           'full_modality_teacher', 'common_subspace_learner']
 
 # %% ../../nbs/42_mmanet.ipynb #101ae619
 class MMANetNet(CombinationNet):
@@ -62,12 +64,6 @@ def teacher_learner(dls, seed:int=0, paper:bool|str=False, **kwargs):
     pre, kwargs = _paper_kwargs(paper, kwargs)
     return _with_preset(combination_learner(dls, probabilistic=False, modality_dropout=False, seed=seed, **kwargs), pre)
 
-# %% ../../nbs/42_mmanet.ipynb #563ef6c2
-def modality_dropout_learner(dls, seed:int=0, paper:bool|str=False, **kwargs):
-    "Baseline 1: the deployment network with uniform modality dropout only."
-    pre, kwargs = _paper_kwargs(paper, kwargs)
-    return _with_preset(combination_learner(dls, probabilistic=False, seed=seed, **kwargs), pre)
-
 # %% ../../nbs/42_mmanet.ipynb #8597e7ba
 def plain_distillation_learner(dls, teacher, seed:int=0, kd_weight:float=1., T:float=4., paper:bool|str=False, **kwargs):
     "Baseline 2: modality dropout + soft-target distillation from the full-modality teacher."
@@ -94,3 +90,20 @@ def mmanet_learner(dls, teacher:nn.Module, # A trained full-modality teacher wit
     if mad: cbs += [Teacher(teacher), MarginAwareDistillation(mad_weight, start, weighting, axis)]
     if mar: cbs.append(ModalityAwareRegularization(valid_dl if valid_dl is not None else dls.valid, mar_weight, mine, measure, k=k, norm=ifnone(norm, d.get('norm', 'batch'))))
     return _with_preset(combination_learner(dls, probabilistic=False, seed=seed, cbs=cbs, model_cls=MMANetNet, **kwargs), pre)
+
+# %% ../../nbs/42_mmanet.ipynb #93bc62d3
+def full_modality_teacher(dls, seed:int=0, epochs:int=10, lr:float=3e-3, **kwargs)->nn.Module:
+    "MMANet's teacher, `teacher_learner` trained on complete data with `fit_one_cycle(epochs, lr)`: its model."
+    t = teacher_learner(dls, seed=seed)
+    with t.no_bar(), t.no_logging(): t.fit_one_cycle(epochs, lr)
+    return t.model
+
+# %% ../../nbs/42_mmanet.ipynb #6c74ab1c
+register(Recipe('mmanet', mmanet_learner, 'MMANet', problem='missing', training='subsets', teacher=full_modality_teacher,
+                needs_valid=True, baselines=('common_subspace', 'late+dropout'), presets=MMANET_PRESETS,
+                paper='https://arxiv.org/abs/2304.08028', code='https://github.com/shicaiwei123/MMANet',
+                default=True, order=31, module='robustmm.mmanet',
+                summary='a full-modality teacher through margin-aware distillation, plus regularisation of weak combinations'))
+register(Recipe('distill', plain_distillation_learner, 'plain distillation', problem='missing', training='subsets',
+                teacher=full_modality_teacher, baselines=('common_subspace',), order=32, module='robustmm.mmanet',
+                summary="MMANet's second baseline: modality dropout plus soft-target distillation from the same teacher"))

@@ -11,7 +11,7 @@ import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice
 from fastai.torch_core import set_seed
 from fastai.callback.core import Callback
 from ..core import split_inputs, subset_index, apply_mask, _expand_mask
-from ..models import encoder_for, SegHead, encoder_stages, stage_channels
+from ..models import MultimodalNet, encoder_for, SegHead, encoder_stages, stage_channels
 from fastcore.basics import ifnone
 from ..learner import mm_learner, task_of, fusion_learner
 from ..callbacks import FixedSubset, LossTerm
@@ -22,18 +22,19 @@ import pandas as pd
 from ..distill import Teacher
 from ..combination import combination_learner
 from .parts import *
+from ..methods import Recipe, register
 
 # %% auto #0
 __all__ = ['ONESTAGE_PRESETS', 'OneStageNet', 'privileged_teacher', 'onestage_learner', 'RestorationCE', 'twostage_fit',
-           'AlignmentMonitor', 'plot_alignment', 'privileged_table']
+           'AlignmentMonitor', 'plot_alignment', 'other_modalities_teacher']
 
 # %% ../../nbs/31_onestage.ipynb #60018e43
-class OneStageNet(nn.Module):
+class OneStageNet(MultimodalNet):
     "Available stream + restoration stream (both fed with A) fused by cross translation (once, or after every encoder stage); P is never read."
     def __init__(self, enc_available:nn.Module, enc_restore:nn.Module, teacher_dim:int, n_classes:int,
                  available:int=0, n_modalities:int=2, names=None, channels:int=64, share:bool=True, task:str='classification',
                  levels:bool=False): # Cross translation after every encoder stage (the leftover code's ESANet_OS) instead of once
-        super().__init__()
+        nn.Module.__init__(self)   # the contract's members are built below, in the order that fixes the seeded initialisation
         seg = task == 'segmentation'
         lin = (lambda i, o: nn.Conv2d(i, o, 1)) if seg else nn.Linear
         head = (lambda c: SegHead(c, n_classes, enc_available.stride)) if seg else (lambda c: nn.Linear(c, n_classes))
@@ -47,7 +48,7 @@ class OneStageNet(nn.Module):
         else:
             self.proj_a, self.proj_b = lin(enc_available.out_dim, channels), lin(teacher_dim, channels)
             self.cross, self.head = CrossTranslation(channels, seg, share), head(channels)
-        self.levels, self.available, self.n_modalities = levels, available, n_modalities
+        self.levels, self.available = levels, available
         self.names = list(names) if names is not None else [f'm{i}' for i in range(n_modalities)]
     @property
     def fuses_while_encoding(self)->bool: return self.levels
@@ -58,7 +59,6 @@ class OneStageNet(nn.Module):
         if self.levels: raise TypeError("with levels=True the streams fuse while encoding: call the model on its inputs")
         if i != self.available: return x.new_zeros(len(x), 0)
         return torch.cat([self.enc_a(x), self.to_teacher(self.enc_r(x))], 1)
-    def encode(self, *xs)->list: return [self.encode_one(i, x) for i, x in enumerate(xs)]
     def _streams(self, feats, mask=None):
         "(available-stream feature, restored P feature), zeroed where A is absent in `mask`"
         f = apply_mask(feats, mask)[self.available]
@@ -225,26 +225,13 @@ def plot_alignment(monitor:AlignmentMonitor, figsize=(11, 3.3)):
         a.set_title(title); a.legend(fontsize=8)
     return fig
 
-# %% ../../nbs/31_onestage.ipynb #7524d653
-def privileged_table(dls, available, privileged, seeds=(0, 1, 2), epochs:int=20, lr:float=3e-3, metric_idx:int=1,
-                     per_seed:bool=False)->pd.DataFrame: # one row per seed (for paired comparisons) instead of mean and std
-    "Test metric with the privileged modality missing: one-stage, two-stage, available-only, ablations; and the full-modality upper bound."
-    a = subset_index(available, dls.names, dls.n_modalities)[0]
-    rows = {}
-    for seed in seeds:
-        t = privileged_teacher(dls, privileged, epochs, lr, seed)
-        def fit(l, two=False):   # every student gets `epochs` passes over the data; two-stage splits them between its stages
-            if two: twostage_fit(l, epochs//2, lr)
-            else:
-                with l.no_bar(), l.no_logging(): l.fit_one_cycle(epochs, lr)
-            return l.validate()[metric_idx]
-        r = {'one-stage': fit(onestage_learner(dls, t, available, seed=seed)),
-             'two-stage': fit(onestage_learner(dls, t, available, seed=seed), two=True),
-             'available only': fit(fusion_learner(dls, 'concat', seed=seed, cbs=FixedSubset(a))),
-             'one-stage w/o joint adaptation': fit(onestage_learner(dls, t, available, mmd=0., kd=0., seed=seed)),
-             'one-stage w/o parameter sharing': fit(onestage_learner(dls, t, available, share=False, seed=seed)),
-             'full modality (upper bound)': fit(fusion_learner(dls, 'concat', seed=seed))}
-        rows[seed] = r
-    df = pd.DataFrame(rows).T
-    if per_seed: return df.rename_axis('seed')
-    return pd.DataFrame({'mean': df.mean(), 'std': df.std(ddof=1) if len(seeds) > 1 else 0.})
+# %% ../../nbs/31_onestage.ipynb #feb9c112
+def other_modalities_teacher(dls, seed:int=0, epochs:int=10, lr:float=3e-3, available:int=0, **kwargs)->SubsetTeacher:
+    "A `privileged_teacher` on every modality but `available`."
+    return privileged_teacher(dls, [m for m in range(dls.n_modalities) if m != available], epochs, lr, seed)
+
+# %% ../../nbs/31_onestage.ipynb #1ecc8031
+register(Recipe('onestage', onestage_learner, 'one-stage distillation', problem='privileged', privileged=True,
+                teacher=other_modalities_teacher, baselines=('available',), presets=ONESTAGE_PRESETS,
+                paper='https://arxiv.org/abs/2309.08204', default=True, order=40, module='robustmm.onestage',
+                summary='the privileged modalities restored from the available one and fused with it, in one training run'))

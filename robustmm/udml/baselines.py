@@ -17,19 +17,13 @@ from ..noise import GaussianNoise, modality_generator, noise_for
 from ..core import split_inputs
 from ..models import MultimodalNet, modality_encoders
 from ..callbacks import NoiseInjection, LossTerm
-from ..learner import mm_learner, fusion_learner
+from ..learner import mm_learner, fusion_learner, noisy_fusion_learner
 from fastai.torch_core import set_seed
+from ..methods import Recipe, register
 
 # %% auto #0
-__all__ = ['static_fusion_learner', 'confidence_score', 'DynamicLateFusion', 'DynamicFusionNet', 'UnimodalCE',
-           'dynamic_fusion_learner', 'confidence_vs_level']
-
-# %% ../../nbs/10_udml.baselines.ipynb #ffa6d32e
-def static_fusion_learner(dls, seed:int=0, levels=UDML_LEVELS, noise_start:float=0.3,
-                          noise=None, # The training noise protocol (or one per modality); default `udml_noise()`
-                          **kwargs):
-    "Static (concatenation) fusion trained with the shared noisy-data protocol."
-    return fusion_learner(dls, 'concat', seed=seed, cbs=noisy_training_cbs(levels, noise, noise_start=noise_start, seed=seed), **kwargs)
+__all__ = ['confidence_score', 'DynamicLateFusion', 'DynamicFusionNet', 'UnimodalCE', 'dynamic_fusion_learner',
+           'confidence_vs_level']
 
 # %% ../../nbs/10_udml.baselines.ipynb #ff19668c
 def confidence_score(logits:torch.Tensor, score:str='energy')->torch.Tensor:
@@ -112,3 +106,8 @@ def confidence_vs_level(model, dl, modality:int, levels:Sequence[float], noise=N
             cs.append(confidence_score(uni[modality], score)); ws.append(model.fusion.weights(uni)[:, modality])
         rows.append({'level': lv, 'confidence': torch.cat(cs).mean().item(), 'weight': torch.cat(ws).mean().item()})
     return pd.DataFrame(rows)
+
+# %% ../../nbs/10_udml.baselines.ipynb #dcdc9201
+register(Recipe('dynamic', dynamic_fusion_learner, 'empirical dynamic fusion', problem='noisy', training='noise',
+                baselines=('late+noise',), default=True, order=20, module='robustmm.udml',
+                summary="unimodal heads mixed by their energy confidence, trained with the data's noise protocol"))

@@ -18,9 +18,9 @@ from fastcore.basics import ifnone
 from ..core import split_inputs, apply_mask, _expand_mask
 from ..noise import corrupt, GaussianNoise
 import matplotlib.pyplot as plt
-from ..models import modality_encoders, SegHead
+from ..models import MultimodalNet, modality_encoders, SegHead
 from ..probabilistic import ProbEmbedding, gaussian_kl
-from ..learner import mm_learner
+from ..learner import mm_learner, noisy_fusion_learner
 from ..presets import paper_preset, paper_learner_kwargs, paper_lr, fit_paper
 from ..evaluate import evaluate_noise
 from ..widgets import explorer
@@ -30,10 +30,11 @@ from ..noise import UDML_LEVELS, udml_noise
 from ..callbacks import noisy_training_cbs
 from .estimator import *
 from .dependence import *
+from ..methods import Recipe, register
 
 # %% auto #0
-__all__ = ['UDML_PRESETS', 'UDML_METHODS', 'udml_weights', 'UDMLNet', 'udml_learner', 'fit_udml', 'udml_response',
-           'show_udml_noise', 'udml_noise_widget', 'udml_noise_table']
+__all__ = ['UDML_PRESETS', 'udml_weights', 'UDMLNet', 'udml_learner', 'fit_udml', 'udml_response', 'show_udml_noise',
+           'udml_noise_widget']
 
 # %% ../../nbs/13_udml.ipynb #6b9105ab
 def udml_weights(var_hat:torch.Tensor, # (B, M) estimated noise variance per sample and modality
@@ -55,7 +56,7 @@ def _pool(t): return t.mean((2, 3)) if t.ndim == 4 else t
 
 def _scale(w:torch.Tensor, z:torch.Tensor)->torch.Tensor: return z*w.view(-1, *([1]*(z.ndim-1)))   # per-sample weight on a vector or a map
 
-class UDMLNet(nn.Module):
+class UDMLNet(MultimodalNet):
     """UDML: probabilistic modality embeddings (on the feature map for image-like modalities), noise-level estimators,
     dependence-corrected dynamic weights, a shared head (linear, or a segmentation head on the fused maps)."""
     def __init__(self, encoders:Sequence[nn.Module], n_classes:int, names:Sequence[str]|None=None,
@@ -67,7 +68,7 @@ class UDMLNet(nn.Module):
                  dep_momentum:float=0.9,
                  task:str='classification', # or 'segmentation' (every encoder must keep its feature map)
                  use_uncertainty:bool=True): # False: no uncertainty term in the weights, in training or at test (an ablation)
-        super().__init__()
+        nn.Module.__init__(self)   # the contract's members are built below, in the order that fixes the seeded initialisation
         if weight_mode not in ('one_plus', 'plain'): raise ValueError(f"weight_mode must be 'one_plus' or 'plain', got {weight_mode!r}")
         if not probabilistic and not use_estimator: raise ValueError("without probabilistic embeddings the weights need the estimator")
         if task not in ('classification', 'segmentation'): raise ValueError(f"task must be 'classification' or 'segmentation', got {task!r}")
@@ -87,15 +88,12 @@ class UDMLNet(nn.Module):
         self.use_uncertainty_in_training = True   # PhaseSchedule turns it off for the first phases
         self.use_uncertainty = use_uncertainty
 
-    @property
-    def n_modalities(self)->int: return len(self.encoders)
     def encode_one(self, i:int, x):
         "`(z, mu, sigma)`: z pooled to a vector for classification (a map for segmentation); mu and sigma unpooled, for the prior KL."
         f = self.encoders[i](x)
         if self.embeddings is None: z = f if self.seg else _pool(f); return z, z, None
         z, mu, sigma = self.embeddings[i](f)
         return (z if self.seg else _pool(z)), mu, sigma
-    def encode(self, *xs)->list: return [self.encode_one(i, x) for i, x in enumerate(xs)]
 
     def sigma_hat(self, feats)->torch.Tensor:
         "(B, M) estimated noise std from each modality's detached, pooled sigma (or feature)."
@@ -221,21 +219,8 @@ def udml_noise_widget(learn, xs, names=None):
                          modality=W.Dropdown(options=names, description='modality'),
                          protocol=W.Dropdown(options=list(protocols), description='protocol'))
 
-# %% ../../nbs/13_udml.ipynb #af2aff63
-UDML_METHODS = {'static fusion': static_fusion_learner, 'empirical dynamic fusion': dynamic_fusion_learner, 'UDML': udml_learner}
-
-def udml_noise_table(dls, methods=None, seeds=(0, 1, 2), epochs:int=16, lr:float=3e-3,
-                     test_levels=(0., 1., 2., 4., 8., 12., 16.), noise=None)->pd.DataFrame:
-    "Train each method with each seed; accuracy per test level, averaged over single-modality corruptions ('each') and for all modalities ('all')."
-    methods = methods or UDML_METHODS
-    rows = []
-    for name, make in methods.items():
-        for seed in seeds:
-            l = make(dls, seed=seed)
-            with l.no_bar(), l.no_logging(): l.fit_one_cycle(epochs, lr)
-            res = evaluate_noise(l, noise=noise or udml_noise(), levels=test_levels, corrupt='each+all', seed=seed)
-            full = '+'.join(dls.names)
-            for lv, g in res.groupby('level'):
-                rows.append({'method': name, 'seed': seed, 'level': lv,
-                             'each': g[g.corrupted != full].accuracy.mean(), 'all': g[g.corrupted == full].accuracy.item()})
-    return pd.DataFrame(rows)
+# %% ../../nbs/13_udml.ipynb #e8f1d61e
+register(Recipe('udml', udml_learner, 'UDML', problem='noisy', training='noise', baselines=('late+noise',),
+                presets=UDML_PRESETS, paper='https://arxiv.org/abs/2603.19681', code='https://github.com/shicaiwei123/UDML',
+                default=True, order=21, module='robustmm.udml',
+                summary='noise-aware uncertainty estimates and dependence-corrected dynamic weights'))
