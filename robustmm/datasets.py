@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Sequence
 import numpy as np, pandas as pd, torch
 from .data import MultimodalDataset, FileDataset, DataSplits, stratified_split, _standardise, _asset
-from .media import (AudioReader, ImageReader, FrameReader, NpyReader, image_augment, JointAugment, resize_nearest, FRAME_SUFFIXES,
-                            GREY_MODES, audio_header, image_header, npy_header, stft_size, _size)
+from .media import (AudioReader, ImageReader, FrameReader, NpyReader, image_augment, JointAugment,
+                            resize_nearest, FRAME_SUFFIXES, GREY_MODES, audio_header, image_header, npy_header,
+                            stft_size, _size)
 from .series import SeriesReader, series_stats, standardise_series, read_npy_series
 from .text import Vocab, TextReader
 
@@ -211,19 +212,21 @@ def load_casia_surf(root, lists:dict|None=None, # {'train': file, 'valid': file,
 SPLITS = ('train', 'valid', 'test')
 
 def _split_indices(split, labels, valid_pct, test_pct, seed, n:int|None=None):
-    "train/valid/test indices from a split column (carving what is missing) or from nothing; random, not stratified, without labels"
+    "train/valid/test indices from a split column (carving what is missing) or from nothing (stratified by any labels)"
     n = len(labels) if labels is not None else n
     if split is None:
-        rest, te = stratified_split(labels, test_pct, seed) if labels is not None else carve_valid(None, test_pct, seed, n)
+        _, te = stratified_split(labels, test_pct, seed) if labels is not None else carve_valid(None, test_pct, seed, n)
         split = np.full(n, 'train', dtype=object); split[te] = 'test'
     split = np.asarray([str(s).strip() for s in np.asarray(split).ravel()])
     if len(split) != n: raise ValueError(f"the split has {len(split)} values for {n} rows")
     bad = sorted(str(s) for s in set(split) - set(SPLITS))
     if bad: raise ValueError(f"split values must be train, valid or test; found {bad[:5]}")
     idx = {s: np.flatnonzero(split == s) for s in SPLITS}
-    if not len(idx['train']) or not len(idx['test']): raise ValueError("the data needs train and test rows (split column)")
+    if not len(idx['train']) or not len(idx['test']):
+        raise ValueError("the data needs train and test rows (split column)")
     if not len(idx['valid']):
-        tr, va = carve_valid(labels[idx['train']] if labels is not None else None, valid_pct, seed + 1, len(idx['train']))
+        lab = labels[idx['train']] if labels is not None else None
+        tr, va = carve_valid(lab, valid_pct, seed + 1, len(idx['train']))
         idx['train'], idx['valid'] = idx['train'][tr], idx['train'][va]
     return idx
 
@@ -257,10 +260,11 @@ def class_labels(y, # Labels as read: ints, integer-valued floats, strings ('2',
                  lines:bool=False, # Name rows as CSV lines (the header is line 1) rather than 0-based rows
                 )->tuple[np.ndarray, list[str]|None]:
     """Class indices `(N,)` and class names: integer-like labels keep numeric order (class k is the k-th smallest; names
-    None when they already are 0..K-1), names are sorted; blanks, non-integer numbers and integers mixed with names are errors."""
+    None when they already are 0..K-1), names are sorted; blanks, fractions and integers mixed with names are errors."""
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1: y = y[:, 0]   # a column vector of labels, read as one label per row
-    if y.ndim != 1: raise ValueError(f"{source}: class labels are one per row, shape (N,) or (N, 1); got shape {y.shape}")
+    if y.ndim != 1:
+        raise ValueError(f"{source}: class labels are one per row, shape (N,) or (N, 1); got shape {y.shape}")
     if y.dtype.kind in 'biu': vals = y.astype(np.int64)
     else:
         got = [_label_value(v) for v in y]; kinds = np.array([k for k, _ in got])
@@ -289,8 +293,9 @@ def _read_npz(path:Path, allow_pickle:bool)->dict:
         for k in f.files:
             try: out[k] = f[k]
             except ValueError: raise ValueError(   # numpy refuses object arrays without pickle
-                f"array {k!r} in {path} is an object array (ragged rows, or Python objects): store equal-shaped numeric rows, "
-                "texts as strings (np.array(texts, dtype=str)), or pass allow_pickle=True for a file you trust") from None
+                f"array {k!r} in {path} is an object array (ragged rows, or Python objects): store equal-shaped "
+                "numeric rows, texts as strings (np.array(texts, dtype=str)), or pass allow_pickle=True for a file "
+                "you trust") from None
     return out
 
 # %% ../nbs/01d_datasets.ipynb #1810dede
@@ -299,13 +304,14 @@ def _npz_modalities(path:Path, arrays:dict, modalities)->list[str]:
     if modalities is not None:
         keys = [modalities] if isinstance(modalities, str) else list(modalities)
         bad = [k for k in keys if k not in arrays or k in NPZ_RESERVED]
-        if bad or not keys: raise ValueError(f"modalities {bad or keys} are not modality arrays of {path}; arrays: {sorted(arrays)}")
+        if bad or not keys:
+            raise ValueError(f"modalities {bad or keys} are not modality arrays of {path}; arrays: {sorted(arrays)}")
         return keys
     keys = [k for k in arrays if k not in NPZ_RESERVED]
     for k in keys:
         if set(re.split(r'[^a-z0-9]+', k.lower())) & set(MASK_WORDS):
-            raise ValueError(f"array {k!r} in {path} looks like a presence mask, not a modality: name it 'presence' ((N, M) True/False, "
-                             "one column per modality) or list the modalities with modalities=[...]")
+            raise ValueError(f"array {k!r} in {path} looks like a presence mask, not a modality: name it 'presence' "
+                             "((N, M) True/False, one column per modality), or list the modalities: modalities=[...]")
     if not keys: raise ValueError(f"{path} has no modality arrays besides {', '.join(NPZ_RESERVED)}")
     return keys
 
@@ -313,13 +319,17 @@ def _npz_modalities(path:Path, arrays:dict, modalities)->list[str]:
 def _npz_kind(path:Path, k:str, a:np.ndarray, n:int)->str:
     "The modality kind of array `k` ('vector', 'series', 'image', 'video' or 'text'), or an error naming it"
     where = f"array {k!r} in {path}"
-    if a.ndim == 0: raise ValueError(f"{where} is a single value, not one row per sample (choose the arrays with modalities=[...])")
+    if a.ndim == 0:
+        raise ValueError(f"{where} is a single value, not one row per sample (choose the arrays with modalities=[...])")
     if len(a) != n: raise ValueError(f"{where} has {len(a)} rows for {n} labels")
-    if a.dtype.kind == 'b': raise ValueError(f"{where} is boolean: a presence mask is the array 'presence' (one column per modality)")
+    if a.dtype.kind == 'b':
+        raise ValueError(f"{where} is boolean: a presence mask is the array 'presence' (one column per modality)")
     if a.dtype.kind in 'US' or (a.dtype.kind == 'O' and all(isinstance(v, str) for v in a.ravel())):
-        if a.ndim != 1: raise ValueError(f"{where}: a text modality is one string per row, shape (N,); got shape {a.shape}")
+        if a.ndim != 1:
+            raise ValueError(f"{where}: a text modality is one string per row, shape (N,); got shape {a.shape}")
         return 'text'
-    if a.dtype.kind not in 'iuf': raise ValueError(f"{where} holds {a.dtype} values: a modality is numbers in equal-shaped rows, or texts")
+    if a.dtype.kind not in 'iuf':
+        raise ValueError(f"{where} holds {a.dtype} values: a modality is numbers in equal-shaped rows, or texts")
     if bad := int((~np.isfinite(a)).sum()): raise ValueError(f"{where} contains {bad} non-finite values (NaN or inf)")
     kind = {2: 'vector', 3: 'series', 4: 'image', 5: 'video'}.get(a.ndim)
     if kind is None:
@@ -332,7 +342,8 @@ def _npz_kind(path:Path, k:str, a:np.ndarray, n:int)->str:
 TEXT_OPTIONS = ('unit', 'n', 'min_freq', 'max_size', 'max_len')
 
 def _text_vocab(train_texts:list, text:dict|None)->tuple[Vocab, int]:
-    "The vocabulary of the training texts (`Vocab.build` arguments in `text`: words by default) and the id length: `text['max_len']`, else the longest training text (at most 512 tokens)"
+    """The vocabulary of the training texts (`Vocab.build` arguments in `text`: words by default) and the id length:
+    `text['max_len']`, else the longest training text (at most 512 tokens)"""
     text = dict(text or {})
     if bad := sorted(set(text) - set(TEXT_OPTIONS)): raise ValueError(f"unknown text options {bad}: use {TEXT_OPTIONS}")
     max_len = text.pop('max_len', None)
@@ -340,7 +351,7 @@ def _text_vocab(train_texts:list, text:dict|None)->tuple[Vocab, int]:
     return vocab, max_len or min(max([len(vocab.numericalize(t)) for t in train_texts] + [1]), 512)
 
 def _npz_parts(a:np.ndarray, kind:str, idx:dict, standardize:bool, text:dict|None)->tuple[list, Vocab|None]:
-    "Train / valid / test parts of one modality: vectors and series standardised on train, texts encoded with the training vocabulary"
+    "Train / valid / test parts of a modality: vectors and series standardised on train, texts numbered by a vocabulary"
     if kind == 'text':
         texts = [str(t) for t in (a.astype(str) if a.dtype.kind == 'S' else a)]
         vocab, max_len = _text_vocab([texts[i] for i in idx['train']], text)
@@ -355,22 +366,27 @@ def _npz_parts(a:np.ndarray, kind:str, idx:dict, standardize:bool, text:dict|Non
 def _npz_labels(path:Path, y:np.ndarray)->tuple[np.ndarray, list|None, bool]:
     "`(labels, class names, segmentation?)`: class labels (N,) or (N, 1), or (N, H, W) label maps kept as stored"
     if y.ndim >= 3:
-        if y.dtype.kind not in 'iu': raise ValueError(f"array 'y' in {path}: label maps (N, H, W) must be integers, got {y.dtype}")
+        if y.dtype.kind not in 'iu':
+            raise ValueError(f"array 'y' in {path}: label maps (N, H, W) must be integers, got {y.dtype}")
         return y.astype(np.int64), None, True
     return (*class_labels(y, f"array 'y' in {path}"), False)
 
 def _npz_presence(path:Path, p:np.ndarray, n:int, names:list)->torch.Tensor:
     "The per-sample presence `(N, M)` of array 'presence', checked"
-    if p.shape != (n, len(names)): raise ValueError(f"array 'presence' in {path} must have shape (N, M) = ({n}, {len(names)}), one column "
-                                                    f"per modality {names}; got {p.shape}")
-    if p.dtype.kind not in 'biuf' or not np.isin(p, (0, 1)).all(): raise ValueError(f"array 'presence' in {path} must hold True/False (or 1/0)")
-    if len(empty := np.flatnonzero(~p.astype(bool).any(1))): raise ValueError(f"array 'presence' in {path}: rows {empty[:5].tolist()} have no modality")
+    where = f"array 'presence' in {path}"
+    if p.shape != (n, len(names)):
+        raise ValueError(f"{where} must have shape (N, M) = ({n}, {len(names)}), a column per modality {names}; "
+                         f"got {p.shape}")
+    if p.dtype.kind not in 'biuf' or not np.isin(p, (0, 1)).all():
+        raise ValueError(f"{where} must hold True/False (or 1/0)")
+    if len(empty := np.flatnonzero(~p.astype(bool).any(1))):
+        raise ValueError(f"{where}: rows {empty[:5].tolist()} have no modality")
     return torch.as_tensor(p.astype(bool))
 
 # %% ../nbs/01d_datasets.ipynb #54452ca7
 def load_npz(path, valid_pct:float=0.1, test_pct:float=0.2, seed:int=0,
              standardize:bool=True, # Vectors per feature, series per channel, with the training rows' statistics
-             modalities:Sequence[str]|None=None, # The arrays read as modalities, in order (default: all but y, split, presence)
+             modalities:Sequence[str]|None=None, # Arrays read as modalities, in order (default: all but NPZ_RESERVED)
              text:dict|None=None, # Text modalities: `Vocab.build` arguments (unit, n, min_freq, max_size) and max_len
              allow_pickle:bool=False, # Read object arrays (e.g. Python strings) with pickle: only for files you trust
             )->DataSplits:
@@ -390,17 +406,18 @@ def load_npz(path, valid_pct:float=0.1, test_pct:float=0.2, seed:int=0,
         if v is not None: vocabs[k] = v
     n_classes = int(y.max()) + 1 if y.size else 0
     def mk(j, s):
-        ds = MultimodalDataset([parts[k][j] for k in keys], y[idx[s]], keys, n_classes, kinds=kinds, class_names=classes, vocabs=vocabs)
-        if presence is not None: ds.presence = presence[torch.as_tensor(idx[s])]   # for `evaluate_presence`; training ignores it
+        ds = MultimodalDataset([parts[k][j] for k in keys], y[idx[s]], keys, n_classes, kinds=kinds,
+                               class_names=classes, vocabs=vocabs)
+        if presence is not None: ds.presence = presence[torch.as_tensor(idx[s])]   # for `evaluate_presence`
         return ds
     return DataSplits(*[mk(j, s) for j, s in enumerate(SPLITS)])
 
 # %% ../nbs/01d_datasets.ipynb #14d3ec68
 def image_settings(paths, # The image files of one column
-                   size=None, # (H, W) or one side; None: the most common size (ties: the larger), scaled down to `max_side`
+                   size=None, # (H, W) or one side; None: the most common (ties: the larger), scaled down to `max_side`
                    mode:str|None=None, # 'L' (one channel) or 'RGB'; None: 'L' when every image is grey, else 'RGB'
                    max_side:int=224)->dict:
-    "`{'size': (H, W), 'mode': ...}` for a column of images, from the files' headers (nothing decoded): sized to the data."
+    "`{'size': (H, W), 'mode': ...}` for a column of images, from the files' headers (nothing decoded)."
     heads = [image_header(p) for p in paths]
     if size is None:
         counts = Counter((h, w) for h, w, _ in heads)
@@ -412,14 +429,16 @@ def image_settings(paths, # The image files of one column
     return dict(size=_size(size), mode=mode)
 
 def audio_settings(paths, # The audio files of one column
-                   sr:int|None=None, # Sample rate; None: the most common rate of the clips (ties: the higher), at most `max_rate`
-                   seconds:float|None=None, # Clip length; None: the `pct`-th percentile of the durations, at most `max_seconds`
+                   sr:int|None=None, # Sample rate; None: the clips' most common (ties: the higher), at most `max_rate`
+                   seconds:float|None=None, # Clip length; None: the `pct`-th percentile, at most `max_seconds`
                    pct:float=95, max_rate:int=22050, max_seconds:float=10.)->dict:
-    "`AudioReader` arguments `{sr, duration, n_fft, hop}` for a column of clips, from the files' headers: sized to the data."
+    "`AudioReader` arguments `{sr, duration, n_fft, hop}` for a column of clips, from the files' headers."
     heads = [audio_header(p) for p in paths]
-    if empty := [str(p) for p, (_, n) in zip(paths, heads) if n == 0]: raise ValueError(f"{len(empty)} empty audio file(s), e.g. {empty[:3]}")
+    if empty := [str(p) for p, (_, n) in zip(paths, heads) if n == 0]:
+        raise ValueError(f"{len(empty)} empty audio file(s), e.g. {empty[:3]}")
     if sr is None: rates = Counter(r for r, _ in heads); sr = min(max(rates, key=lambda r: (rates[r], r)), max_rate)
-    if seconds is None: seconds = min(math.ceil(np.percentile([n/r for r, n in heads], pct)*100)/100, max_seconds)   # 10 ms steps
+    if seconds is None:   # rounded up to 10 ms
+        seconds = min(math.ceil(np.percentile([n/r for r, n in heads], pct)*100)/100, max_seconds)
     if sr <= 0 or seconds <= 0: raise ValueError(f"the audio rate and seconds must be positive, got {sr} and {seconds}")
     n_fft, hop = stft_size(sr)
     return dict(sr=int(sr), duration=float(seconds), n_fft=n_fft, hop=hop)
@@ -445,28 +464,33 @@ def _manifest_column(path:Path, col:str, values, text_columns)->tuple[str, list]
     if not (kinds != '').any():
         if not any(v.strip() for v in values): raise ValueError(f"{path} column {col!r} is empty")
         if files := [v for v in values if v.strip() and _exists(at(v))]:
-            raise ValueError(f"{path} column {col!r} names files or folders robustmm has no reader for (e.g. {files[0]!r}): use "
+            raise ValueError(f"{path} column {col!r} names files or folders robustmm has no reader for "
+                             f"(e.g. {files[0]!r}): use "
                              f"{', '.join(_FILE_KINDS)} files, or list the column in text_columns if it holds text")
         if all(_is_number(v) for v in values if v.strip()):
-            raise ValueError(f"{path} column {col!r} holds numbers, not file paths or text: store per-row features in .npy files "
-                             "(or use load_npz), or list the column in text_columns")
+            raise ValueError(f"{path} column {col!r} holds numbers, not file paths or text: store per-row features in "
+                             ".npy files (or use load_npz), or list the column in text_columns")
         return 'text', values
     kind = Counter(kinds[kinds != '']).most_common(1)[0][0]
     if len(odd := np.flatnonzero(kinds != kind)):
-        raise ValueError(f"{path} column {col!r} holds {kind} files, but not on every line: {_where(odd, values, True)}")
+        raise ValueError(f"{path} column {col!r} holds {kind} files, but not on every line: "
+                         f"{_where(odd, values, True)}")
     return kind, [at(v) for v in values]
 
 # %% ../nbs/01d_datasets.ipynb #007a272f
 def _npy_reader(path:Path, col:str, files:list, train:np.ndarray, standardize:bool)->tuple:
-    "`(reader, kind)` of a column of .npy files (one shape, from their headers): vectors and `(C, T)` series standardised on train"
+    "`(reader, kind)` of a column of .npy files of one shape: vectors and `(C, T)` series standardised on train"
     heads = [npy_header(f) for f in files]
     shape = heads[0][0]
     if len(odd := [i for i, (s, _) in enumerate(heads) if s != shape]):
-        raise ValueError(f"{path} column {col!r}: the .npy files of a column must share one shape, {files[0]} has {shape}; "
+        raise ValueError(f"{path} column {col!r}: the .npy files of a column must share one shape, "
+                         f"{files[0]} has {shape}; "
                          f"other shapes on {_where(odd, [h[0] for h in heads], True)}")
     if len(odd := [i for i, (_, d) in enumerate(heads) if d.kind not in 'biuf']):
-        raise ValueError(f"{path} column {col!r}: .npy files must hold numbers; {_where(odd, [str(h[1]) for h in heads], True)}")
-    if not shape: raise ValueError(f"{path} column {col!r}: {files[0]} holds a single number; a modality needs (D,), (C, T), ... arrays")
+        raise ValueError(f"{path} column {col!r}: .npy files must hold numbers; "
+                         f"{_where(odd, [str(h[1]) for h in heads], True)}")
+    if not shape:
+        raise ValueError(f"{path} column {col!r}: {files[0]} holds one number; a modality needs (D,), (C, T)... arrays")
     if len(shape) == 2:   # (C, T) series: per-channel statistics of the training files
         if not standardize: return SeriesReader(col), 'series'
         return SeriesReader(col, *series_stats(np.stack([read_npy_series(files[i]).numpy() for i in train]))), 'series'
@@ -492,7 +516,8 @@ def _manifest_readers(path:Path, cells:dict, train:np.ndarray, image_size, image
     readers, kinds, vocabs = {}, [], {}
     for c, (k, v) in cells.items():
         if k == 'image': readers[c], kind = ImageReader(c, **image_settings(v, image_size, image_mode)), 'image'
-        elif k == 'audio': readers[c], kind = AudioReader(c, **_audio_args(v, audio_rate, audio_seconds, audio)), 'audio'
+        elif k == 'audio':
+            readers[c], kind = AudioReader(c, **_audio_args(v, audio_rate, audio_seconds, audio)), 'audio'
         elif k == 'npy': readers[c], kind = _npy_reader(path, c, v, train, standardize)
         else:
             vocab, max_len = _text_vocab([v[i] for i in train], text)
@@ -502,32 +527,33 @@ def _manifest_readers(path:Path, cells:dict, train:np.ndarray, image_size, image
 
 # %% ../nbs/01d_datasets.ipynb #4dcaf5cb
 def load_manifest(path, valid_pct:float=0.1, test_pct:float=0.2, seed:int=0,
-                  image_size=None, # (H, W) or one side; None: the images' own (most common) size, at most 224 on the long side
-                  image_mode:str|None=None, # 'L' (one channel) or 'RGB'; None: 'L' when every image of the column is grey
+                  image_size=None, # (H, W) or one side; None: the images' own (most common), long side at most 224
+                  image_mode:str|None=None, # 'L' (one channel) or 'RGB'; None: 'L' when every image is grey
                   audio_rate:int|None=None, # Hz; None: the clips' own (most common) rate, at most 22050
-                  audio_seconds:float|None=None, # Seconds per clip; None: the 95th percentile of the durations, at most 10
+                  audio_seconds:float|None=None, # Seconds per clip; None: the durations' 95th percentile, at most 10
                   audio:dict|None=None, # Other `AudioReader` arguments (n_fft, hop, fit, normalize, random_offset)
-                  text_columns:Sequence[str]=(), # Columns read as text (also, by default, every column that names no file)
+                  text_columns:Sequence[str]=(), # Columns read as text (by default also every column naming no file)
                   text:dict|None=None, # Text columns: `Vocab.build` arguments (unit, n, min_freq, max_size) and max_len
-                  standardize:bool=True, # `.npy` vectors per feature, series per channel, with the training rows' statistics
+                  standardize:bool=True, # `.npy` vectors per feature, series per channel, with training statistics
                  )->DataSplits:
     "File-backed `DataSplits` from a CSV manifest: `y`, optional `split`, one column per modality (file paths or text)."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"manifest not found: {path}")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)   # cells as written: a blank stays blank, never the class 'nan'
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)   # cells as written: a blank is never the class 'nan'
     if 'y' not in df.columns: raise ValueError(f"{path} has no 'y' column; columns: {list(df.columns)}")
     cols = [c for c in df.columns if c not in ('y', 'split')]
     if not cols: raise ValueError(f"{path} has no modality columns besides y/split")
-    if bad := sorted(set(text_columns) - set(cols)): raise ValueError(f"text_columns {bad} are not modality columns of {path}: {cols}")
+    if bad := sorted(set(text_columns) - set(cols)):
+        raise ValueError(f"text_columns {bad} are not modality columns of {path}: {cols}")
     y, classes = class_labels(df['y'].values, f"{path} column 'y'", lines=True)
     idx = _split_indices(df['split'].values if 'split' in df.columns else None, y, valid_pct, test_pct, seed)
     cells = {c: _manifest_column(path, c, df[c].values, text_columns) for c in cols}
     check_files([f for k, v in cells.values() if k != 'text' for f in v], 'manifest file')
-    readers, kinds, vocabs = _manifest_readers(path, cells, idx['train'], image_size, image_mode, audio_rate, audio_seconds, audio,
-                                               text, standardize)
+    readers, kinds, vocabs = _manifest_readers(path, cells, idx['train'], image_size, image_mode, audio_rate,
+                                               audio_seconds, audio, text, standardize)
     recs = [{c: cells[c][1][i] for c in cols} for i in range(len(df))]
-    mk = lambda s: FileDataset([recs[i] for i in idx[s]], readers, labels=y[idx[s]], n_classes=int(y.max()) + 1, kinds=kinds,
-                               class_names=classes, vocabs=vocabs)
+    mk = lambda s: FileDataset([recs[i] for i in idx[s]], readers, labels=y[idx[s]], n_classes=int(y.max()) + 1,
+                               kinds=kinds, class_names=classes, vocabs=vocabs)
     return DataSplits(*[mk(s) for s in SPLITS])
 
 # %% ../nbs/01d_datasets.ipynb #2340d89e
@@ -602,7 +628,7 @@ def write_casia_fixture(root, per_split:dict|None=None, size=(24, 24))->Path:
 # %% ../nbs/01d_datasets.ipynb #bd20d93e
 def write_digits_fixture(root, fsdd_root, # The FSDD `recordings` folder: spoken digits, 8 kHz wav files
                          n:int=300, image_size:int=28, seed:int=0)->Path:
-    "`n` real spoken digits (FSDD files, copied) paired with grey `image_size` PNGs of mfeat's handwritten digits; the manifest's path."
+    "`n` real spoken digits (FSDD files, copied), each with a grey PNG of a handwritten digit (mfeat); returns the CSV"
     import shutil
     from PIL import Image
     from robustmm.avdigits import read_fsdd
@@ -612,10 +638,11 @@ def write_digits_fixture(root, fsdd_root, # The FSDD `recordings` folder: spoken
     digit, rng, rows = np.array([r[1] for r in rec]), np.random.default_rng(seed), []
     for d in range(10):
         k = n//10 + (d < n % 10)
-        pairs = zip(rng.choice(np.flatnonzero(digit == d), k, replace=False), rng.choice(np.flatnonzero(y_img == d), k, replace=False))
+        pick = lambda labels: rng.choice(np.flatnonzero(labels == d), k, replace=False)
+        pairs = zip(pick(digit), pick(y_img))
         for j, (r, p) in enumerate(pairs):
             shutil.copyfile(rec[r][0], root/'audio'/rec[r][0].name)
-            pix = Image.fromarray((raw['pix'][p].reshape(16, 15)*255/6).astype(np.uint8))   # mfeat's 15 x 16 pixel counts, 0..6
+            pix = Image.fromarray((raw['pix'][p].reshape(16, 15)*255/6).astype(np.uint8))   # mfeat's counts, 0..6
             pix.resize((image_size, image_size), Image.BILINEAR).save(root/'image'/f'{d}_{j:03d}.png')
             rows.append(dict(audio=f'audio/{rec[r][0].name}', image=f'image/{d}_{j:03d}.png', y=d))
     pd.DataFrame(rows).to_csv(root/'manifest.csv', index=False)

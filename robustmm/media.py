@@ -26,7 +26,7 @@ def _check_finite(a:np.ndarray, path, what:str='values')->np.ndarray:
     return a
 
 def read_wav(path)->tuple[np.ndarray, int]:
-    "`(samples, sample_rate)` of a wav file as float32 in [-1, 1], averaged to mono; an error naming the file if it holds NaN."
+    "`(samples, sample_rate)` of a wav file as float32 in [-1, 1], averaged to mono; NaN is an error naming the file."
     import soundfile as sf
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"audio file not found: {path}")
@@ -96,7 +96,8 @@ def audio_header(path)->tuple[int, int]:
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"audio file not found: {path}")
     try: info = sf.info(str(path))
-    except RuntimeError as e: raise ValueError(f"{path} is not an audio file soundfile reads: {e}") from None   # LibsndfileError
+    except RuntimeError as e:   # soundfile's LibsndfileError
+        raise ValueError(f"{path} is not an audio file soundfile reads: {e}") from None
     return int(info.samplerate), int(info.frames)
 
 def stft_size(sr:int, window_ms:float=32.)->tuple[int, int]:

@@ -120,7 +120,8 @@ def decode(self:Vocab, ids)->list[str]:
 class TextReader:
     "Record -> the `(max_len,)` float token ids of the text at `record[key]`, padded with 0 or truncated."
     def __init__(self, key:str, vocab:Vocab, max_len:int):
-        if not (isinstance(max_len, int) and max_len >= 1): raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+        if not (isinstance(max_len, int) and max_len >= 1):
+            raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
         self.key, self.vocab, self.max_len = key, vocab, max_len
     def __call__(self, record)->torch.Tensor:
         t = record[self.key]

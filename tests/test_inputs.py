@@ -12,14 +12,15 @@ FSDD = Path(__file__).resolve().parents[2]/'shared'/'data'/'fsdd'/'recordings'
 
 def _wave(path, seconds=0.4, freq=300., sr=SR, seed=0):
     t = np.arange(int(sr*seconds))/sr
-    sf.write(path, (0.4*np.sin(2*np.pi*freq*t) + np.random.default_rng(seed).normal(0, 0.05, len(t))).astype(np.float32), sr)
+    wave = 0.4*np.sin(2*np.pi*freq*t) + np.random.default_rng(seed).normal(0, 0.05, len(t))
+    sf.write(path, wave.astype(np.float32), sr)
 
 def _grey(path, value=0.5, size=(28, 28), seed=0):
     a = np.clip(value*255 + np.random.default_rng(seed).normal(0, 20, size), 0, 255).astype(np.uint8)
     Image.fromarray(a).save(path)
 
 def _manifest(root, n=40, labels=None, extra=None, split=True, **cols):
-    "A manifest of n rows: a clip and a grey image per row (label-dependent), `labels` as written, more columns in `extra`."
+    "A manifest of n rows: a clip and a grey image per row (label-dependent), `labels` as written, columns of `extra`."
     rows = []
     for i in range(n):
         k = i % 2
@@ -38,7 +39,7 @@ def _train(d, epochs=2):
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 3e-3)
     return learn
 
-# --- 1. inputs sized to the data ---------------------------------------------------------------------------------------
+# --- 1. inputs sized to the data ----------------------------------------------------------------------------
 
 def test_manifest_defaults_to_the_datas_own_sizes(tmp_path):
     m = D.load_manifest(_manifest(tmp_path))
@@ -50,11 +51,12 @@ def test_manifest_defaults_to_the_datas_own_sizes(tmp_path):
 def test_manifest_sizes_can_be_set(tmp_path):
     m = D.load_manifest(_manifest(tmp_path), image_size=16, image_mode='RGB', audio_rate=16000, audio_seconds=0.5)
     assert m.train.shapes == {'sound': (1, 257, 32), 'picture': (3, 16, 16)}
-    m = D.load_manifest(tmp_path/'manifest.csv', audio=dict(sr=8000, duration=1.0, n_fft=64, hop=32))   # the older dict still works
+    m = D.load_manifest(tmp_path/'manifest.csv', audio=dict(sr=8000, duration=1.0, n_fft=64, hop=32))   # the older dict
     assert m.train.shapes['sound'] == (1, 33, 251)
     with pytest.raises(ValueError, match=r"audio_rate=16000 contradicts audio\['sr'\]=8000"):
         D.load_manifest(tmp_path/'manifest.csv', audio_rate=16000, audio=dict(sr=8000))
-    with pytest.raises(ValueError, match="image_mode must be 'L'"): D.load_manifest(tmp_path/'manifest.csv', image_mode='CMYK')
+    with pytest.raises(ValueError, match="image_mode must be 'L'"):
+        D.load_manifest(tmp_path/'manifest.csv', image_mode='CMYK')
 
 def test_image_size_rule_most_common_size_capped(tmp_path):
     paths = []
@@ -83,11 +85,12 @@ def test_paper_readers_keep_the_papers_sizes(tmp_path):
     cd = D.load_cremad(D.write_cremad_fixture(tmp_path/'cremad'), size=32)
     assert cd.train.shapes['audio'] == (1, 257, 188)
 
-# --- 2. labels -----------------------------------------------------------------------------------------------------------
+# --- 2. labels ----------------------------------------------------------------------------------------------
 
 def test_manifest_blank_label_is_an_error_naming_the_line(tmp_path):
     labels = [i % 2 for i in range(40)]; labels[5] = ''
-    with pytest.raises(ValueError, match=r"column 'y': blank labels: line 7 \(''\)"): D.load_manifest(_manifest(tmp_path, labels=labels))
+    with pytest.raises(ValueError, match=r"column 'y': blank labels: line 7 \(''\)"):
+        D.load_manifest(_manifest(tmp_path, labels=labels))
 
 def test_manifest_stray_name_among_integers_is_an_error(tmp_path):
     labels = [str(i % 12) for i in range(40)]; labels[9] = 'x'
@@ -96,14 +99,15 @@ def test_manifest_stray_name_among_integers_is_an_error(tmp_path):
 
 def test_manifest_fractional_labels_are_an_error(tmp_path):
     labels = [float(i % 2) for i in range(40)]; labels[3] = 1.5
-    with pytest.raises(ValueError, match=r"not fractions: line 5 \('1.5'\)"): D.load_manifest(_manifest(tmp_path, labels=labels))
+    with pytest.raises(ValueError, match=r"not fractions: line 5 \('1.5'\)"):
+        D.load_manifest(_manifest(tmp_path, labels=labels))
 
 def test_integer_labels_keep_numeric_order(tmp_path):
     labels = [[2, 10, 1][i % 3] for i in range(40)]
     m = D.load_manifest(_manifest(tmp_path, labels=labels))
     assert m.train.class_names == ['1', '2', '10'] and m.train.n_classes == 3
     row = [int(r['sound'].stem[1:]) for r in m.train.records]
-    assert m.train.y.tolist() == [{1: 0, 2: 1, 10: 2}[labels[i]] for i in row]   # class k = the k-th smallest: '10' after '2'
+    assert m.train.y.tolist() == [{1: 0, 2: 1, 10: 2}[labels[i]] for i in row]   # the k-th smallest: '10' after '2'
 
 def test_names_are_sorted_into_classes(tmp_path):
     m = D.load_manifest(_manifest(tmp_path, labels=[['dog', 'cat'][i % 2] for i in range(40)]))
@@ -117,12 +121,13 @@ def test_npz_column_vector_labels_are_class_labels(tmp_path):
 def test_npz_fractional_and_blank_labels_are_errors(tmp_path):
     x = np.zeros((6, 2))
     np.savez(tmp_path/'f.npz', a=x, y=np.array([0, 1, 0.5, 1, 0, 1]))
-    with pytest.raises(ValueError, match=r"array 'y' in .*f.npz: labels must be integers or class names, not fractions: row 2 \(0.5\)"):
+    with pytest.raises(ValueError, match=r"array 'y' in .*f.npz: labels must be integers or class names, "
+                                         r"not fractions: row 2 \(0.5\)"):
         D.load_npz(tmp_path/'f.npz')
     np.savez(tmp_path/'b.npz', a=x, y=np.array([0, 1, np.nan, 1, 0, 1]))
     with pytest.raises(ValueError, match=r"blank labels: row 2"): D.load_npz(tmp_path/'b.npz')
 
-# --- 2b. what a .npz holds -------------------------------------------------------------------------------------------------
+# --- 2b. what a .npz holds ----------------------------------------------------------------------------------
 
 def _xy(n=60, d=4, seed=0): return np.random.default_rng(seed).normal(size=(n, d)), np.arange(n) % 3
 
@@ -130,12 +135,14 @@ def test_npz_object_array_is_an_error_naming_the_key(tmp_path):
     x, y = _xy()
     np.savez(tmp_path/'r.npz', a=x, b=np.array([np.zeros(i % 3 + 1) for i in range(60)], dtype=object), y=y)
     with pytest.raises(ValueError, match=r"array 'b' in .*r.npz is an object array"): D.load_npz(tmp_path/'r.npz')
-    with pytest.raises(ValueError, match=r"array 'b' in .*r.npz holds object values"): D.load_npz(tmp_path/'r.npz', allow_pickle=True)
+    with pytest.raises(ValueError, match=r"array 'b' in .*r.npz holds object values"):
+        D.load_npz(tmp_path/'r.npz', allow_pickle=True)
 
 def test_npz_rows_must_match_the_labels(tmp_path):
     x, y = _xy()
     np.savez(tmp_path/'n.npz', a=x, b=x[:50], y=y)
-    with pytest.raises(ValueError, match=r"array 'b' in .*n.npz has 50 rows for 60 labels"): D.load_npz(tmp_path/'n.npz')
+    with pytest.raises(ValueError, match=r"array 'b' in .*n.npz has 50 rows for 60 labels"):
+        D.load_npz(tmp_path/'n.npz')
     np.savez(tmp_path/'s.npz', a=x, y=y, split=np.array(['train']*40 + ['test']*10))   # a split of 50 rows for 60
     with pytest.raises(ValueError, match='the split has 50 values for 60 rows'): D.load_npz(tmp_path/'s.npz')
     np.savez(tmp_path/'z.npz', a=x, scale=np.float64(2.), y=y)
@@ -144,7 +151,8 @@ def test_npz_rows_must_match_the_labels(tmp_path):
 def test_npz_mask_is_never_a_modality(tmp_path):
     x, y = _xy()
     np.savez(tmp_path/'m.npz', a=x, b=x, mask=np.ones((60, 2)), y=y)
-    with pytest.raises(ValueError, match=r"array 'mask' in .*m.npz looks like a presence mask"): D.load_npz(tmp_path/'m.npz')
+    with pytest.raises(ValueError, match=r"array 'mask' in .*m.npz looks like a presence mask"):
+        D.load_npz(tmp_path/'m.npz')
     np.savez(tmp_path/'k.npz', a=x, b=x, keep=np.ones((60, 2), bool), y=y)
     with pytest.raises(ValueError, match=r"array 'keep' in .*k.npz is boolean"): D.load_npz(tmp_path/'k.npz')
     assert D.load_npz(tmp_path/'m.npz', modalities=['a', 'b']).train.names == ['a', 'b']   # chosen explicitly
@@ -154,21 +162,25 @@ def test_npz_presence_is_per_sample_presence(tmp_path):
     pres = np.ones((60, 2), bool); pres[::4, 1] = False
     np.savez(tmp_path/'p.npz', a=x, b=x, presence=pres, y=y)
     d = D.load_npz(tmp_path/'p.npz')
-    assert d.train.names == ['a', 'b'] and d.test.presence.dtype == torch.bool and d.test.presence.shape == (len(d.test), 2)
+    assert d.train.names == ['a', 'b'] and d.test.presence.dtype == torch.bool
+    assert d.test.presence.shape == (len(d.test), 2)
     np.savez(tmp_path/'q.npz', a=x, b=x, presence=np.zeros((60, 2)), y=y)
-    with pytest.raises(ValueError, match=r"array 'presence' in .*q.npz: rows \[0, 1, 2, 3, 4\] have no modality"): D.load_npz(tmp_path/'q.npz')
+    with pytest.raises(ValueError, match=r"array 'presence' in .*q.npz: rows \[0, 1, 2, 3, 4\] have no modality"):
+        D.load_npz(tmp_path/'q.npz')
 
 def test_npz_non_finite_values_name_the_key_and_count(tmp_path):
     x, y = _xy(); x2 = x.copy(); x2[3, 1] = np.nan; x2[7, 0] = np.inf
     np.savez(tmp_path/'n.npz', a=x, b=x2, y=y)
-    with pytest.raises(ValueError, match=r"array 'b' in .*n.npz contains 2 non-finite values"): D.load_npz(tmp_path/'n.npz')
+    with pytest.raises(ValueError, match=r"array 'b' in .*n.npz contains 2 non-finite values"):
+        D.load_npz(tmp_path/'n.npz')
 
 def test_npz_one_number_per_row_is_an_error_naming_the_key(tmp_path):
     x, y = _xy()
     np.savez(tmp_path/'v.npz', a=x, b=x[:, 0], y=y)
-    with pytest.raises(ValueError, match=r"array 'b' in .*v.npz has shape \(60,\).*reshape it to \(N, 1\)"): D.load_npz(tmp_path/'v.npz')
+    with pytest.raises(ValueError, match=r"array 'b' in .*v.npz has shape \(60,\).*reshape it to \(N, 1\)"):
+        D.load_npz(tmp_path/'v.npz')
 
-# --- 2c. non-finite values in files ------------------------------------------------------------------------------------------
+# --- 2c. non-finite values in files -------------------------------------------------------------------------
 
 def test_nan_in_a_wav_file_is_an_error_naming_the_file(tmp_path):
     csv = _manifest(tmp_path)
@@ -180,11 +192,14 @@ def test_nan_in_a_wav_file_is_an_error_naming_the_file(tmp_path):
 
 def test_nan_in_npy_depth_and_float_image_files_names_the_file(tmp_path):
     np.save(tmp_path/'v.npy', np.array([1., np.nan], np.float32))
-    with pytest.raises(ValueError, match=r"v.npy contains 1 non-finite values"): media.NpyReader('v')({'v': tmp_path/'v.npy'})
+    with pytest.raises(ValueError, match=r"v.npy contains 1 non-finite values"):
+        media.NpyReader('v')({'v': tmp_path/'v.npy'})
     np.save(tmp_path/'d.npy', np.full((4, 4), np.nan, np.float32))
-    with pytest.raises(ValueError, match=r"d.npy contains 16 non-finite depths"): media.DepthReader()({'depth': tmp_path/'d.npy'})
+    with pytest.raises(ValueError, match=r"d.npy contains 16 non-finite depths"):
+        media.DepthReader()({'depth': tmp_path/'d.npy'})
     Image.fromarray(np.array([[0.5, np.nan]], np.float32), 'F').save(tmp_path/'f.tif')
-    with pytest.raises(ValueError, match=r"f.tif contains 1 non-finite pixels"): media.load_image(tmp_path/'f.tif', mode='L')
+    with pytest.raises(ValueError, match=r"f.tif contains 1 non-finite pixels"):
+        media.load_image(tmp_path/'f.tif', mode='L')
 
 def test_nan_in_a_manifest_npy_file_names_the_file(tmp_path):
     extra = {'feat': [f'v{i}.npy' for i in range(40)]}
@@ -194,32 +209,35 @@ def test_nan_in_a_manifest_npy_file_names_the_file(tmp_path):
     i = next(i for i, r in enumerate(m.test.records) if r['feat'].name == 'v35.npy')
     with pytest.raises(ValueError, match=r"v35.npy contains 1 non-finite values"): m.test[i]
 
-# --- 2d. mfeat folders -----------------------------------------------------------------------------------------------------
+# --- 2d. mfeat folders --------------------------------------------------------------------------------------
 
 def test_mfeat_csv_labels_must_agree(tmp_path):
     views, y = read_mfeat()
     for v in MFEAT_VIEWS:
         lab = np.roll(y, 1) if v == 'zer' else y
         np.savetxt(tmp_path/f'mfeat-{v}.csv', np.c_[views[v], lab], fmt='%.6g', delimiter=',', header='x', comments='')
-    with pytest.raises(ValueError, match=r"the labels of mfeat-zer.csv disagree with those of mfeat-fou.csv on 10 rows"): read_mfeat(tmp_path)
+    with pytest.raises(ValueError, match=r"labels of mfeat-zer.csv disagree with those of mfeat-fou.csv on 10 rows"):
+        read_mfeat(tmp_path)
 
 def test_mfeat_raw_files_must_have_the_expected_rows(tmp_path):
     views, _ = read_mfeat()
     for v in MFEAT_VIEWS: np.savetxt(tmp_path/f'mfeat-{v}', views[v][:1999] if v == 'kar' else views[v], fmt='%.6g')
-    with pytest.raises(ValueError, match=r"mfeat-kar has 1999 rows of 64 values; the mfeat view 'kar' has 2000 rows"): read_mfeat(tmp_path)
+    with pytest.raises(ValueError, match=r"mfeat-kar has 1999 rows of 64 values; the mfeat view 'kar' has 2000 rows"):
+        read_mfeat(tmp_path)
     (tmp_path/'mfeat-kar').write_text('1 2 3\n4 5\n')
     with pytest.raises(ValueError, match=r"mfeat-kar is not an mfeat table"): read_mfeat(tmp_path)
 
-# --- 2e. subset indices ---------------------------------------------------------------------------------------------------
+# --- 2e. subset indices -------------------------------------------------------------------------------------
 
 def test_subset_indices_must_be_integers():
     with pytest.raises(TypeError, match='modality indices must be integers'): core.subset_index([1.7], n_modalities=3)
     with pytest.raises(TypeError, match='boolean'): core.subset_index([True], n_modalities=3)
-    with pytest.raises(ValueError, match=r"unknown modality '1' \(an index is an integer: 1"): core.subset_index(['1'], n_modalities=3)
+    with pytest.raises(ValueError, match=r"unknown modality '1' \(an index is an integer: 1"):
+        core.subset_index(['1'], n_modalities=3)
     assert core.subset_index([np.int64(2), torch.tensor(0)], n_modalities=3) == (0, 2)
     assert core.subset_index(np.int64(1), n_modalities=3) == (1,)
 
-# --- 3. text and series -----------------------------------------------------------------------------------------------------
+# --- 3. text and series -------------------------------------------------------------------------------------
 
 def test_npz_series_trains_with_the_series_encoder(tmp_path):
     from robustmm.series import SeriesEncoder
@@ -238,17 +256,19 @@ def test_npz_strings_are_a_text_modality(tmp_path):
     notes = np.array([['a calm quiet note', 'a loud sharp note'][k] for k in y])
     np.savez(tmp_path/'t.npz', note=notes, x=rng.normal(size=(80, 4)), y=y)
     d = D.load_npz(tmp_path/'t.npz')
-    assert d.train.kinds == ['text', 'vector'] and d.train.vocabs['note'].unit == 'word' and d.train.shapes['note'] == (4,)
+    assert d.train.kinds == ['text', 'vector'] and d.train.vocabs['note'].unit == 'word'
+    assert d.train.shapes['note'] == (4,)
     assert isinstance(_train(d).model.encoders[0], TextEncoder)
     np.savez(tmp_path/'t2.npz', note=np.array([[t, t] for t in notes]), y=y)
-    with pytest.raises(ValueError, match=r"array 'note' in .*t2.npz: a text modality is one string per row"): D.load_npz(tmp_path/'t2.npz')
+    with pytest.raises(ValueError, match=r"array 'note' in .*t2.npz: a text modality is one string per row"):
+        D.load_npz(tmp_path/'t2.npz')
 
 def test_manifest_text_column_trains_with_the_text_encoder(tmp_path):
     from robustmm.text import TextEncoder
     notes = [['a calm quiet note', 'a loud sharp note'][i % 2] for i in range(40)]
     m = D.load_manifest(_manifest(tmp_path, extra={'note': notes}))
     assert m.train.kinds == ['audio', 'image', 'text'] and m.train.shapes['note'] == (4,)
-    assert m.train.vocabs['note'].tokens[2:] == ['a', 'note', 'calm', 'loud', 'quiet', 'sharp']   # built on the training rows
+    assert m.train.vocabs['note'].tokens[2:] == ['a', 'note', 'calm', 'loud', 'quiet', 'sharp']   # from training rows
     learn = _train(m)
     assert isinstance(learn.model.encoders[2], TextEncoder)
     m2 = D.load_manifest(tmp_path/'manifest.csv', text_columns=['note'], text=dict(unit='char', max_len=8))
@@ -268,8 +288,11 @@ def test_manifest_columns_that_are_neither_files_nor_text(tmp_path):
     assert D.load_manifest(m, text_columns=['age']).train.kinds[2] == 'text'
     (tmp_path/'a.xyz').write_text('?')
     m = _manifest(tmp_path, extra={'odd': ['a.xyz']*40})
-    with pytest.raises(ValueError, match=r"column 'odd' names files or folders robustmm has no reader for \(e.g. 'a.xyz'\)"): D.load_manifest(m)
+    with pytest.raises(ValueError, match=r"column 'odd' names files or folders robustmm has no reader for .*'a.xyz'"):
+        D.load_manifest(m)
     (tmp_path/'clips').mkdir()
-    with pytest.raises(ValueError, match=r"column 'frames' names files or folders"): D.load_manifest(_manifest(tmp_path, extra={'frames': ['clips']*40}))
+    with pytest.raises(ValueError, match=r"column 'frames' names files or folders"):
+        D.load_manifest(_manifest(tmp_path, extra={'frames': ['clips']*40}))
     m = _manifest(tmp_path, extra={'pic2': [f'p{i}.png' for i in range(39)] + ['']})
-    with pytest.raises(ValueError, match=r"column 'pic2' holds image files, but not on every line: line 41 \(''\)"): D.load_manifest(m)
+    with pytest.raises(ValueError, match=r"column 'pic2' holds image files, but not on every line: line 41 \(''\)"):
+        D.load_manifest(m)
