@@ -6,7 +6,7 @@ Docs: https://robustmm.github.io/robustmm/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #3a5434dd
 from __future__ import annotations
-import itertools, functools
+import itertools, functools, operator
 from typing import Sequence
 import torch, torch.nn as nn
 
@@ -74,19 +74,27 @@ def subset_name(subset:Sequence[int], names:Sequence[str]|None=None, sep:str='+'
     return sep.join(str(names[i]) if names is not None else str(i) for i in subset)
 
 # %% ../nbs/00_core.ipynb #e655b2c9
+def _modality_index(s, names:Sequence[str]|None=None)->int:
+    "One modality of a subset: its name, or an integer index (Python, numpy or 0-d torch integer; never a bool)."
+    if isinstance(s, str):
+        if names is not None and s in names: return list(names).index(s)
+        hint = f" (an index is an integer: {int(s)}, not {s!r})" if s.strip().lstrip('-').isdigit() else ''
+        raise ValueError(f"unknown modality {s!r}{hint}; known names: {list(names or [])}")
+    if isinstance(s, bool) or getattr(s, 'dtype', None) in (torch.bool, bool):   # numpy's bool dtype equals bool
+        raise TypeError(f"modality indices must be integers, got the boolean {s!r}")
+    try: return operator.index(s)   # int, numpy integers, integer 0-d tensors; floats refuse (1.7 is not silently 1)
+    except TypeError:
+        raise TypeError(f"modality indices must be integers (or names), got {s!r} ({type(s).__name__})") from None
+
 def subset_index(subset, names:Sequence[str]|None=None, n_modalities:int|None=None)->tuple[int, ...]:
     "Normalise a subset given by indices, names, or a `'a+b'` string into a sorted tuple of indices."
     if isinstance(subset, str): subset = subset.split('+') if subset else []
-    if isinstance(subset, (int, str)): subset = [subset]
-    idx = []
-    for s in subset:
-        if isinstance(s, str):
-            if names is None or s not in names: raise ValueError(f"unknown modality {s!r}; known: {list(names or [])}")
-            idx.append(list(names).index(s))
-        else: idx.append(int(s))
+    elif not hasattr(subset, '__iter__') or getattr(subset, 'ndim', None) == 0: subset = [subset]   # one index
+    idx = [_modality_index(s, names) for s in subset]
     M = n_modalities if n_modalities is not None else (len(names) if names is not None else None)
     if len(idx) == 0: raise ValueError("a modality subset must contain at least one modality (got an empty subset)")
-    if M is not None and any(i < 0 or i >= M for i in idx): raise ValueError(f"modality index out of range for {M} modalities: {idx}")
+    if M is not None and any(i < 0 or i >= M for i in idx):
+        raise ValueError(f"modality index out of range for {M} modalities: {idx}")
     if len(set(idx)) != len(idx): raise ValueError(f"a modality appears twice in the subset {subset}")
     return tuple(sorted(idx))
 

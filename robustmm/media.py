@@ -13,18 +13,25 @@ import numpy as np, torch, torch.nn.functional as F
 from PIL import Image
 
 # %% auto #0
-__all__ = ['IMAGENET_STATS', 'FRAME_SUFFIXES', 'read_wav', 'resample', 'fit_length', 'log_stft', 'AudioReader', 'load_image',
-           'ImageReader', 'load_depth', 'resize_nearest', 'DepthReader', 'NpyReader', 'list_frames', 'frame_indices',
-           'FrameReader', 'extract_frames', 'image_augment', 'JointAugment']
+__all__ = ['IMAGENET_STATS', 'GREY_MODES', 'FRAME_SUFFIXES', 'read_wav', 'resample', 'fit_length', 'log_stft', 'AudioReader',
+           'audio_header', 'stft_size', 'image_header', 'load_image', 'ImageReader', 'load_depth', 'resize_nearest',
+           'DepthReader', 'npy_header', 'NpyReader', 'list_frames', 'frame_indices', 'FrameReader', 'extract_frames',
+           'image_augment', 'JointAugment']
 
 # %% ../nbs/01c_media.ipynb #9a7ae54d
+def _check_finite(a:np.ndarray, path, what:str='values')->np.ndarray:
+    "`a`, or an error naming the file when it holds NaN or inf (one NaN poisons every batch it joins, in every subset)."
+    if a.dtype.kind in 'fc' and not np.isfinite(a).all():
+        raise ValueError(f"{path} contains {int((~np.isfinite(a)).sum())} non-finite {what} (NaN or inf)")
+    return a
+
 def read_wav(path)->tuple[np.ndarray, int]:
-    "`(samples, sample_rate)` of a wav file as float32 in [-1, 1], averaged to mono."
+    "`(samples, sample_rate)` of a wav file as float32 in [-1, 1], averaged to mono; NaN is an error naming the file."
     import soundfile as sf
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"audio file not found: {path}")
     wave, sr = sf.read(str(path), dtype='float32', always_2d=True)
-    return wave.mean(1), sr
+    return _check_finite(wave, path, 'samples').mean(1), sr
 
 # %% ../nbs/01c_media.ipynb #45987032
 def resample(wave:np.ndarray, sr_in:int, sr_out:int)->np.ndarray:
@@ -82,6 +89,23 @@ class AudioReader:
         return spec[None]
     def __repr__(self): return f"AudioReader({self.key!r}, sr={self.sr}, duration={self.duration}, n_fft={self.n_fft}, hop={self.hop} -> {self.shape})"
 
+# %% ../nbs/01c_media.ipynb #9812c4c2
+def audio_header(path)->tuple[int, int]:
+    "`(sample_rate, n_samples)` of an audio file, read from its header (nothing decoded)."
+    import soundfile as sf
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"audio file not found: {path}")
+    try: info = sf.info(str(path))
+    except RuntimeError as e:   # soundfile's LibsndfileError
+        raise ValueError(f"{path} is not an audio file soundfile reads: {e}") from None
+    return int(info.samplerate), int(info.frames)
+
+def stft_size(sr:int, window_ms:float=32.)->tuple[int, int]:
+    "`(n_fft, hop)` for a sample rate: a window of about `window_ms` (the nearest power of two), half-overlapping."
+    if sr <= 0: raise ValueError(f"sr must be positive, got {sr}")
+    n_fft = 2**max(4, round(math.log2(sr*window_ms/1000)))
+    return n_fft, n_fft//2
+
 # %% ../nbs/01c_media.ipynb #9f34f104
 IMAGENET_STATS = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
@@ -92,15 +116,25 @@ def _size(size)->tuple[int, int]|None:
     return int(h), int(w)
 
 # %% ../nbs/01c_media.ipynb #0c90e7cf
+GREY_MODES = ('1', 'L', 'LA', 'I', 'I;16', 'I;16L', 'I;16B', 'F')   # Pillow modes with one colour channel
+
 def _open_image(path)->Image.Image:
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"image file not found: {path}")
     return Image.open(path)
 
+def image_header(path)->tuple[int, int, str]:
+    "`(height, width, Pillow mode)` of an image file, read from its header (nothing decoded)."
+    try:
+        with _open_image(path) as img: return img.height, img.width, img.mode
+    except Image.UnidentifiedImageError: raise ValueError(f"{path} is not an image file Pillow reads") from None
+
 # %% ../nbs/01c_media.ipynb #8e2b6949
 def load_image(path, size=None, mode:str='RGB')->torch.Tensor:
     "`(C, H, W)` float tensor in [0, 1] from an image file, converted to `mode` and resized to `size` (H, W)."
-    img = _open_image(path).convert(mode)
+    img = _open_image(path)
+    if img.mode == 'F': _check_finite(np.asarray(img), path, 'pixels')   # float images (TIFF) can hold NaN
+    img = img.convert(mode)
     if (s := _size(size)) is not None and img.size != (s[1], s[0]): img = img.resize((s[1], s[0]), Image.BILINEAR)
     a = np.asarray(img, dtype=np.float32)/255.
     return torch.from_numpy(a[..., None] if a.ndim == 2 else a).permute(2, 0, 1).contiguous()
@@ -122,11 +156,11 @@ class ImageReader:
 
 # %% ../nbs/01c_media.ipynb #5766e0ca
 def load_depth(path)->np.ndarray:
-    "A depth map as stored (16-bit PNG or `.npy`), as float32 `(H, W)`."
+    "A depth map as stored (16-bit PNG or `.npy`), as float32 `(H, W)`; an error naming the file if it holds NaN."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"depth file not found: {path}")
-    if path.suffix == '.npy': return np.load(path).astype(np.float32)
-    return np.asarray(Image.open(path), dtype=np.float32)
+    a = np.load(path, allow_pickle=False) if path.suffix == '.npy' else np.asarray(Image.open(path))
+    return _check_finite(a.astype(np.float32), path, 'depths')
 
 # %% ../nbs/01c_media.ipynb #b6731bdd
 def resize_nearest(x:torch.Tensor, size)->torch.Tensor:
@@ -146,13 +180,25 @@ class DepthReader:
     def __repr__(self): return f"DepthReader({self.key!r}, size={self.size}, scale={self.scale})"
 
 # %% ../nbs/01c_media.ipynb #aafacaaa
+def npy_header(path)->tuple[tuple, np.dtype]:
+    "`(shape, dtype)` of the array in a `.npy` file, read from its header (nothing loaded)."
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"array file not found: {path}")
+    with open(path, 'rb') as f:
+        try:
+            v = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if v == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(f)
+        except ValueError as e: raise ValueError(f"{path} is not a .npy file: {e}") from None
+    return tuple(shape), dtype
+
 class NpyReader:
     "Record -> the float array in the `.npy` file at `record[key]`, optionally standardised with `(mean, std)`."
     def __init__(self, key:str, mean=None, std=None): self.key, self.mean, self.std = key, mean, std
     def __call__(self, record)->torch.Tensor:
         p = Path(record[self.key])
         if not p.exists(): raise FileNotFoundError(f"array file not found: {p}")
-        x = torch.from_numpy(np.load(p).astype(np.float32))
+        x = torch.from_numpy(_check_finite(np.load(p, allow_pickle=False).astype(np.float32), p))
         return x if self.mean is None else (x - torch.as_tensor(self.mean))/torch.as_tensor(self.std)
     def __repr__(self): return f"NpyReader({self.key!r})"
 

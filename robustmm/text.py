@@ -14,8 +14,8 @@ from fastcore.basics import patch
 from .noise import Noise, _rand_like
 
 # %% auto #0
-__all__ = ['TEXT_UNITS', 'PAD', 'UNK', 'TOKEN_NOISE_MODES', 'words', 'char_ngrams', 'tokenize', 'Vocab', 'token_ids',
-           'TextEncoder', 'TokenNoise']
+__all__ = ['TEXT_UNITS', 'PAD', 'UNK', 'TOKEN_NOISE_MODES', 'words', 'char_ngrams', 'tokenize', 'Vocab', 'TextReader',
+           'token_ids', 'TextEncoder', 'TokenNoise']
 
 # %% ../nbs/01g_text.ipynb #eba9fb0c
 TEXT_UNITS = ('word', 'char', 'both')   # words, character n-grams of the words, or both
@@ -115,6 +115,19 @@ def encode(self:Vocab, texts:Sequence[str], max_len:int|None=None)->torch.Tensor
 def decode(self:Vocab, ids)->list[str]:
     "The tokens of one row of ids, padding skipped."
     return [self.tokens[int(i)] for i in torch.as_tensor(ids).flatten().tolist() if int(i) != 0]
+
+# %% ../nbs/01g_text.ipynb #1a51d725
+class TextReader:
+    "Record -> the `(max_len,)` float token ids of the text at `record[key]`, padded with 0 or truncated."
+    def __init__(self, key:str, vocab:Vocab, max_len:int):
+        if not (isinstance(max_len, int) and max_len >= 1):
+            raise ValueError(f"max_len must be an integer >= 1, got {max_len!r}")
+        self.key, self.vocab, self.max_len = key, vocab, max_len
+    def __call__(self, record)->torch.Tensor:
+        t = record[self.key]
+        if not isinstance(t, str): raise TypeError(f"{self.key!r} must hold text (a str), got {type(t).__name__}")
+        return self.vocab.encode([t], self.max_len)[0]
+    def __repr__(self): return f"TextReader({self.key!r}, {self.vocab}, max_len={self.max_len})"
 
 # %% ../nbs/01g_text.ipynb #8c5607cc
 def token_ids(x:torch.Tensor, vocab_size:int|None=None)->torch.Tensor:
