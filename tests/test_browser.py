@@ -103,6 +103,11 @@ def _stop_lab(proc, base, runtime):
         try: os.kill(pid, signal.SIGKILL)
         except ProcessLookupError: pass
 
+def _die_with_parent():
+    "Linux: the server gets SIGTERM when pytest dies, however it dies (its kernels then exit with it)."
+    try: import ctypes; ctypes.CDLL(None).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except Exception: pass
+
 @pytest.fixture(scope='module')
 def lab():
     "JupyterLab serving `SERVED` on a free localhost port, the kernel importing this checkout's robustmm."
@@ -118,7 +123,7 @@ def lab():
                OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))
     log = open(tmp/'server.log', 'w')
     proc = subprocess.Popen([sys.executable, '-m', 'jupyterlab'], cwd=SERVED, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
     try:
         for _ in range(120):
             if proc.poll() is not None: break
@@ -254,7 +259,7 @@ def _check_explorer(box, name, k, notes):
     assert not errs, f'{name} explorer {k}: an error after moving its controls:\n' + '\n'.join(errs)
 
 @pytest.mark.parametrize('nb', SELECTED or NOTEBOOKS)
-def test_widget_notebook(nb, lab, browser):
+def test_widget_notebook(nb, browser, lab):   # no browser: skipped before JupyterLab starts
     "Open, Run All, no error, every explorer shown and redrawn by its controls; screenshots in `SHOTS`."
     if not (SERVED/nb).exists(): pytest.fail(f'{nb} is not under {SERVED}')
     name = nb.removesuffix('.ipynb').replace('/', '_')
