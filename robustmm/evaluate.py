@@ -17,8 +17,8 @@ from .metrics import confusion_matrix, metric_fn
 from .models import MultimodalNet, repeat_batch, stacked_subset_outputs, subset_output_chunks
 
 # %% auto #0
-__all__ = ['main_output', 'subset_confusions', 'evaluate_subsets', 'evaluate_noise', 'random_presence', 'evaluate_presence',
-           'predict_with_presence']
+__all__ = ['main_output', 'subset_confusions', 'evaluate_subsets', 'CorruptedBatch', 'evaluate_noise', 'random_presence',
+           'evaluate_presence', 'predict_with_presence']
 
 # %% ../nbs/05_evaluate.ipynb #8fba1c03
 def main_output(out):
@@ -63,6 +63,12 @@ def _summary_rows(df, metrics):
     rows['mean'] = {m: df[m].mean() for m in metrics}
     rows['worst'] = {m: (df[m].min() if metric_fn(m)[1] else df[m].max()) for m in metrics}
     return pd.DataFrame.from_dict(rows, orient='index')
+
+def _check_metrics(metrics)->list:
+    "Metric names, each known to `robustmm.metrics`."
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    for m in metrics: metric_fn(m)
+    return metrics
 
 # %% ../nbs/05_evaluate.ipynb #a6f5ee68
 def _grouped_confusion(pred, targ, group, n_groups:int, K:int, ignore_index=None)->torch.Tensor:
@@ -140,7 +146,35 @@ def _corrupt_sets(corrupt, M, names):
     if isinstance(corrupt, str): raise ValueError(f"corrupt must be 'each', 'all', 'each+all' or a list of modality subsets, got {corrupt!r}")
     return [subset_index(s, names, M) for s in corrupt]
 
-# %% ../nbs/05_evaluate.ipynb #3aeb53f9
+# %% ../nbs/05_evaluate.ipynb #928cedc8
+class CorruptedBatch:
+    "One batch's corrupted inputs and their features, each made once per modality and level and shared by every corrupted set."
+    def __init__(self, model, xs, noise, seed:int, batch_idx:int, hit=None):
+        self.model, self.xs, self.noise, self.seed, self.bi, self.hit = model, xs, noise, seed, batch_idx, hit
+        self.inputs, self.feats = {}, {}
+    def input(self, m:int, level:float):
+        "Modality `m` corrupted at `level` (its seeded noise depends only on the seed, the batch and the modality)."
+        if (m, level) not in self.inputs:
+            x = self.xs[m]
+            xn = noise_for(self.noise, m)(x, level, modality_generator(self.seed, self.bi, m, device=x.device))
+            self.inputs[m, level] = xn if self.hit is None else torch.where(_expand_mask(self.hit, xn).bool(), xn, x)
+        return self.inputs[m, level]
+    def feature(self, m:int, level:float):
+        "Its feature: the encoder runs once per modality and level, whatever the number of corrupted sets."
+        if (m, level) not in self.feats: self.feats[m, level] = self.model.encode_one(m, self.input(m, level))
+        return self.feats[m, level]
+
+# %% ../nbs/05_evaluate.ipynb #e1baed03
+def _noisy_output(model, cb:CorruptedBatch, clean, corrupted, level, mask):
+    "The model's output with the modalities of `corrupted` at `level` (whole model for models that fuse while encoding)."
+    M = model.n_modalities
+    if model.fuses_while_encoding:
+        ins = [cb.input(i, level) if i in corrupted else cb.xs[i] for i in range(M)]
+        return main_output(model(*ins, mask) if mask is not None else model(*ins))
+    feats = [cb.feature(i, level) if i in corrupted else clean[i] for i in range(M)]
+    return main_output(model.head(model.fuse(feats, mask)))
+
+# %% ../nbs/05_evaluate.ipynb #f41ed0e1
 @torch.no_grad()
 def evaluate_noise(model, dl=None,
                    noise:Noise=GaussianNoise(), # The noise protocol, or a list with one per modality
@@ -153,40 +187,28 @@ def evaluate_noise(model, dl=None,
                    progress:bool=False)->pd.DataFrame:
     "Metrics per corrupted modality set and noise level, as a long DataFrame."
     model, dl = _resolve(model, dl)
-    if isinstance(metrics, str): metrics = [metrics]
-    for m in metrics: metric_fn(m)
+    metrics = _check_metrics(metrics)
     M, (ign, names) = model.n_modalities, _task_info(dl)
     names = names or model.names
-    sets = _corrupt_sets(corrupt, M, names)
+    sets, levels = _corrupt_sets(corrupt, M, names), check_levels(levels)
     if not sets: raise ValueError("corrupt must name at least one modality set")
-    levels = check_levels(levels)
     if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1): raise ValueError(f"fraction must lie in (0, 1], got {fraction!r}")
-    was_training = model.training; model.eval()
-    dev = _device(model)
     present = subset_index(mask, names, M) if mask is not None else None
-    cms = None   # {(set, level): (K, K)}, K from the model's outputs
-    whole = model.fuses_while_encoding   # encoders that read the mask: run the whole model
-    def run_whole(ins, mask): return main_output(model(*ins, mask) if mask is not None else model(*ins))
+    cms, dev, was_training = None, _device(model), model.training; model.eval()
     try:
         for bi, b in enumerate(progress_bar(dl, leave=False) if progress else dl):
             xs, y = [x.to(dev) for x in b[:M]], b[M].to(dev)
             bmask = subset_mask(present, len(y), M, dev) if present is not None else None
-            clean = None if whole else model.encode(*xs)
-            clean_out = run_whole(xs, bmask) if whole else main_output(model.head(model.fuse(clean, bmask)))
+            clean = None if model.fuses_while_encoding else model.encode(*xs)
+            clean_out = main_output(model.head(model.fuse(clean, bmask)) if clean is not None else
+                                    model(*xs, bmask) if bmask is not None else model(*xs))
             if cms is None: K = _n_outputs(clean_out); cms = {(s, l): torch.zeros(K, K, dtype=torch.long) for s in sets for l in levels}
             _check_targets(y, K, ign)
-            clean_cm = confusion_matrix(clean_out, y, K, ign) if 0. in levels else None
             hit = None if fraction == 1 else (torch.rand(len(y), generator=modality_generator(seed, bi, -1)) < fraction).to(dev)   # the same samples for every set and level
+            cb = CorruptedBatch(model, xs, noise, seed, bi, hit)
             for s in sets:
                 for l in levels:
-                    if l == 0.: cms[s, l] += clean_cm; continue
-                    noisy = {m: noise_for(noise, m)(xs[m], l, modality_generator(seed, bi, m, device=xs[m].device)) for m in s}
-                    if hit is not None: noisy = {m: torch.where(_expand_mask(hit, xn).bool(), xn, xs[m]) for m, xn in noisy.items()}
-                    if whole: out = run_whole([noisy.get(i, xs[i]) for i in range(M)], bmask)
-                    else:
-                        feats = list(clean)   # re-run only the corrupted modalities' encoders
-                        for m, xn in noisy.items(): feats[m] = model.encode_one(m, xn)
-                        out = main_output(model.head(model.fuse(feats, bmask)))
+                    out = clean_out if l == 0. else _noisy_output(model, cb, clean, s, l, bmask)
                     cms[s, l] += confusion_matrix(out, y, K, ign)
     finally: model.train(was_training)
     if cms is None: raise ValueError("the DataLoader yielded no batch: nothing to evaluate")
@@ -197,6 +219,11 @@ def random_presence(n:int, n_modalities:int, rate:float, seed:int=0)->torch.Tens
     "`(n, M)` boolean presence, seeded: each modality missing with probability `rate`, independently; an all-missing row keeps one modality at random."
     return sample_modality_mask(n, n_modalities, 'bernoulli', rate, generator=torch.Generator().manual_seed(seed))
 
+# %% ../nbs/05_evaluate.ipynb #ae63c684
+def _shuffles(dl)->bool:
+    "Whether `dl` yields its samples in a random order (a fastai DataLoader with `shuffle`, or a torch one with a random sampler)."
+    return bool(getattr(dl, 'shuffle', False)) or isinstance(getattr(dl, 'sampler', None), torch.utils.data.RandomSampler)
+
 # %% ../nbs/05_evaluate.ipynb #b2edff7d
 @torch.no_grad()
 def evaluate_presence(model, # A Learner, or a module with encode/fuse/head
@@ -205,8 +232,9 @@ def evaluate_presence(model, # A Learner, or a module with encode/fuse/head
                       metrics:Sequence[str]=('accuracy',), level:str='feature')->dict:
     "Metrics when every sample has its own modalities (`presence`, one row per sample in `dl`'s order)."
     model, dl = _resolve(model, dl)
-    if isinstance(metrics, str): metrics = [metrics]
-    for m in metrics: metric_fn(m)
+    metrics = _check_metrics(metrics)
+    if _shuffles(dl): raise ValueError("dl shuffles its samples, so presence rows would meet the wrong samples: "
+                                       "evaluate a DataLoader in order (a learner's dls.valid, or dls.test_dl(ds))")
     if level not in ('feature', 'input'): raise ValueError(f"level must be 'feature' or 'input', got {level!r}")
     M, (ign, _) = model.n_modalities, _task_info(dl)
     if presence is None: raise ValueError("presence is required: an (N, M) boolean mask, one row per evaluated sample")
