@@ -90,8 +90,9 @@ class NoiseInjection(Callback):
         M = _n_modalities(self.learn); xs = list(self.xb[:M])
         bs = find_bs(self.xb)
         lv = self.sample_levels(bs, M) if (self.training and self.active) else torch.zeros(bs, M)
+        noisy = (lv > 0).any(0).tolist()   # the levels live on the CPU: a list, not a scalar read per modality
         for m in range(M):
-            if (lv[:, m] > 0).any(): xs[m] = noise_for(self.noise, m)(xs[m], lv[:, m].to(xs[m].device), self.noise_generator(xs[m].device))
+            if noisy[m]: xs[m] = noise_for(self.noise, m)(xs[m], lv[:, m].to(xs[m].device), self.noise_generator(xs[m].device))
         lv = lv.to(xs[0].device)
         self.learn.noise_level = lv
         self.learn.xb = (*xs, *self.xb[M:])

@@ -99,7 +99,9 @@ def subset_index(subset, names:Sequence[str]|None=None, n_modalities:int|None=No
     return tuple(sorted(idx))
 
 # %% ../nbs/00_core.ipynb #8744f637
-def check_mask(mask:torch.Tensor, n_modalities:int|None=None, batch_size:int|None=None)->torch.Tensor:
+def check_mask(mask:torch.Tensor, n_modalities:int|None=None, batch_size:int|None=None,
+               values:bool=True, # Also check that no sample is empty (reads the values: a host sync on a GPU)
+              )->torch.Tensor:
     "Check a `(B, M)` presence mask: boolean, right shape, no sample with an empty modality subset."
     if not isinstance(mask, torch.Tensor): raise TypeError(f"a presence mask must be a torch.Tensor, got {type(mask).__name__}")
     if mask.dtype != torch.bool: raise TypeError(f"a presence mask must be a bool tensor, got {mask.dtype}")
@@ -108,8 +110,8 @@ def check_mask(mask:torch.Tensor, n_modalities:int|None=None, batch_size:int|Non
         raise ValueError(f"presence mask has {mask.shape[1]} modalities, expected {n_modalities}")
     if batch_size is not None and mask.shape[0] != batch_size:
         raise ValueError(f"presence mask has batch size {mask.shape[0]}, expected {batch_size}")
-    empty = ~mask.any(1)
-    if empty.any():
+    empty = ~mask.any(1) if values else None
+    if values and empty.any():
         raise ValueError(f"{int(empty.sum())} sample(s) have an empty modality subset (e.g. sample {int(empty.nonzero()[0])}): "
                          "at least one modality must be present")
     return mask
@@ -220,5 +222,5 @@ def split_inputs(inputs:Sequence[torch.Tensor], n_modalities:int, names=None)->t
     if len(inputs) == n_modalities + 1 and isinstance(inputs[-1], torch.Tensor) and inputs[-1].dtype == torch.bool:
         mask = inputs.pop()
     bs = check_modalities(inputs, n_modalities, names)
-    if mask is not None: check_mask(mask, n_modalities, bs)
+    if mask is not None: check_mask(mask, n_modalities, bs, values=False)   # apply_mask asserts the values without a host sync
     return inputs, mask

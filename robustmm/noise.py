@@ -31,7 +31,10 @@ def _levels(level, x:torch.Tensor)->torch.Tensor:
     lv = torch.as_tensor(level, dtype=torch.float32, device=x.device)
     if lv.ndim == 0: lv = lv.expand(x.shape[0])
     if lv.shape != (x.shape[0],): raise ValueError(f"level must be a number or one value per sample ({x.shape[0]}), got shape {tuple(lv.shape)}")
-    if not bool(((lv >= 0) & torch.isfinite(lv)).all()): raise ValueError("noise levels must be finite numbers >= 0 (got NaN, inf or a negative level)")
+    msg = "noise levels must be finite numbers >= 0 (got NaN, inf or a negative level)"
+    if isinstance(level, (int, float)):
+        if not (math.isfinite(level) and level >= 0): raise ValueError(msg)
+    else: torch._assert_async(((lv >= 0) & torch.isfinite(lv)).all(), msg)   # per-sample levels: checked without a host sync
     return lv
 
 # %% ../nbs/00b_noise.ipynb #4c6077f3
@@ -79,7 +82,7 @@ class SaltPepperNoise(Noise):
         self.low, self.high, self.percent = low, high, percent
     def corrupt(self, x, lv, generator):
         if self.percent: lv = lv/100
-        if (lv > 1).any(): raise ValueError(f"salt-and-pepper levels must lie in [0, {100 if self.percent else 1}]")
+        torch._assert_async((lv <= 1).all(), f"salt-and-pepper levels must lie in [0, {100 if self.percent else 1}]")   # no host sync
         flat = x.flatten(1)
         lo = flat.min(1).values if self.low is None else torch.full_like(flat[:, 0], self.low)
         hi = flat.max(1).values if self.high is None else torch.full_like(flat[:, 0], self.high)

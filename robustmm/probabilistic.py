@@ -37,7 +37,9 @@ def gaussian_kl(mu:torch.Tensor, sigma:torch.Tensor,
     "KL(N(mu, sigma^2) || N(0, prior_var)) per sample, reduced over elements, averaged over the batch."
     v = torch.as_tensor(prior_var, dtype=mu.dtype, device=mu.device)
     if v.ndim == 1: v = v.view(-1, *([1]*(mu.ndim-1)))
-    if (v <= 0).any(): raise ValueError("prior variances must be > 0")
+    if v.ndim == 0 and not isinstance(prior_var, torch.Tensor):
+        if not prior_var > 0: raise ValueError(f"prior variances must be > 0, got {prior_var}")
+    else: torch._assert_async((v > 0).all(), "prior variances must be > 0")   # checked on the device: no host sync
     s2 = sigma**2
     kl = 0.5*(s2/v + mu**2/v - torch.log(s2/v + eps) - 1)
     if reduce not in ('sum', 'mean', 'pixel'): raise ValueError(f"reduce must be 'sum', 'mean' or 'pixel', got {reduce!r}")

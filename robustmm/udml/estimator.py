@@ -20,7 +20,7 @@ def level_targets(level:torch.Tensor, levels:Sequence[float]=UDML_LEVELS)->torch
     "Ordinal UDML targets for noise levels: 0 -> 1, the i-th training level -> i+1, linear in between (clipped above)."
     xp = torch.tensor([0., *sorted(levels)], device=level.device)
     fp = torch.arange(1, len(xp)+1, dtype=torch.float, device=level.device)
-    lv = level.clamp(0, float(xp[-1]))
+    lv = level.clamp(0, max(levels))   # a Python number: no read back from the device
     i = torch.searchsorted(xp, lv.contiguous(), right=True).clamp(1, len(xp)-1)
     x0, x1, f0 = xp[i-1], xp[i], fp[i-1]
     return f0 + (lv - x0)/(x1 - x0)

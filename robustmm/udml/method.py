@@ -18,7 +18,8 @@ from fastcore.basics import ifnone
 from ..core import split_inputs, apply_mask, _expand_mask
 from ..noise import corrupt, GaussianNoise
 import matplotlib.pyplot as plt
-from ..models import MultimodalNet, modality_encoders, SegHead
+from ..models import MultimodalNet, modality_encoders, SegHead, stacked_subset_outputs
+from fastcore.basics import patch
 from ..probabilistic import ProbEmbedding, gaussian_kl
 from ..learner import mm_learner, noisy_fusion_learner
 from ..presets import paper_preset, paper_learner_kwargs, paper_lr, fit_paper
@@ -98,10 +99,14 @@ class UDMLNet(MultimodalNet):
     def sigma_hat(self, feats)->torch.Tensor:
         "(B, M) estimated noise std from each modality's detached, pooled sigma (or feature)."
         return torch.stack([est(_pool(s if s is not None else z)) for est, (z, _, s) in zip(self.estimators, feats)], 1)
-    def weights(self, feats, mask=None)->torch.Tensor:
+    def variance(self, feats)->torch.Tensor:
+        "(B, M) the noise variance each modality's weight divides by: the estimator's, or the embedding's own."
+        if self.use_estimator: return self.sigma_hat(feats)**2
+        return torch.stack([_pool(s).detach().pow(2).mean(1) for _, _, s in feats], 1)
+    def weights(self, feats, mask=None, var=None)->torch.Tensor:
+        "(B, M) fusion weights for the presence `mask` (`var`: the `variance` of `feats`, when already computed)."
         use_unc = getattr(self, 'use_uncertainty', True) and ((not self.training) or self.use_uncertainty_in_training)
-        if self.use_estimator: var = self.sigma_hat(feats)**2
-        else: var = torch.stack([_pool(s).detach().pow(2).mean(1) for _, _, s in feats], 1)
+        var = self.variance(feats) if var is None else var
         w = udml_weights(var, self.dependence.normalised() if self.use_dependence else None, mask, use_unc)
         return w.detach() if self.detach_weights else w
     def weighted(self, feats, mask=None):
@@ -126,6 +131,19 @@ class UDMLNet(MultimodalNet):
                         'mu': [m for _, m, _ in feats] if self.probabilistic else None,
                         'sigma': [s for _, _, s in feats] if self.probabilistic else None,
                         'sigma_hat': self.sigma_hat(feats) if self.use_estimator else None}
+
+# %% ../../nbs/13_udml.ipynb #6730d8e0
+@patch
+def predict_subsets(self:UDMLNet, feats, masks:torch.Tensor, max_rows:int=16384)->torch.Tensor:
+    "`(S, B, K)` for every presence pattern: a linear head on the weighted features is a sum of per-modality parts, mixed per subset."
+    if self.training or not isinstance(self.head, nn.Linear): return stacked_subset_outputs(self, feats, masks, max_rows)
+    S, B = masks.shape[0], feats[0][0].shape[0]
+    W = self.head.weight.split(self.dims, 1)
+    parts = torch.stack([z @ w.T for (z, _, _), w in zip(feats, W)])                 # (M, B, K): each modality's part, once
+    m = masks[:, None, :].expand(S, B, -1).reshape(S*B, -1)                          # every sample under every pattern
+    w = self.weights(None, m, self.variance(feats).repeat(S, 1)).view(S, B, -1)      # the weights of each pattern
+    coef = (1 + w if self.weight_mode == 'one_plus' else w)*masks[:, None, :].to(w.dtype)
+    return torch.einsum('sbm,mbk->sbk', coef, parts) + self.head.bias
 
 # %% ../../nbs/13_udml.ipynb #5cbcb37a
 UDML_PRESETS = {   # the released scripts (UDML d78331e); `paper=True` is CREMA-D
