@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['git_commit', 'provenance', 'atomic_write', 'save_json', 'provenance_path', 'save_table']
+__all__ = ['git_commit', 'provenance', 'atomic_write', 'save_json', 'provenance_path', 'save_table', 'regenerate', 'slow_run']
 
 # %% ../nbs/09_results.ipynb #6205063d
 def git_commit(path=None)->str|None:
@@ -66,3 +66,15 @@ def save_table(df, path, index:bool=True, device='cpu', **protocol)->Path:
     atomic_write(path, df.to_csv(index=index))
     atomic_write(provenance_path(path), json.dumps(provenance(device, **protocol), indent=1, default=float))
     return Path(path)
+
+# %% ../nbs/09_results.ipynb #4ee1b57b
+def regenerate()->bool:
+    "Whether slow cells rerun and overwrite their committed results: only when asked (`ROBUSTMM_REGENERATE=1`)."
+    return os.environ.get('ROBUSTMM_REGENERATE', '').lower() in ('1', 'true', 'yes')
+
+def slow_run(what:str, minutes:float, regenerate:bool)->bool:
+    "Say what a slow cell does and how long it takes; True (run it) only when `regenerate` was asked for."
+    msg = f'{what}: about {minutes:g} min on two CPU cores'
+    if regenerate: print(f'{msg}; the committed results will be overwritten'); return True
+    print(f'{msg}. Skipped: the cells below read the committed results (REGENERATE = True reruns them and overwrites them)')
+    return False

@@ -14,15 +14,21 @@ from .plots import show_presence, plot_subsets
 __all__ = ['explorer', 'presence_widget', 'subsets_widget']
 
 # %% ../nbs/05d_widgets.ipynb #4895b000
-def explorer(draw, **controls):
-    "`ipywidgets` controls above an output that `draw(**values)` redraws on every change; without a front end it draws and keeps nothing."
+def explorer(draw, # `draw(**values)` draws one state; it returns a note (a str) instead when there is nothing to draw
+             **controls):
+    "`ipywidgets` controls above an output that `draw(**values)` redraws on every change (the first state drawn now)."
     import ipywidgets as W
-    out = W.Output()
+    out, static = W.Output(), captured_notebook()
     def redraw(change=None):
-        values = {k: c.value for k, c in controls.items()}
-        if captured_notebook(): draw(**values); plt.close('all'); return   # nothing to show (and no terminal escapes stored): still runs the drawing
+        note = draw(**{k: c.value for k, c in controls.items()})
+        if static:   # no front end (tests, the docs): the first state stays as a plain figure, later ones only run
+            if redraw.shown or isinstance(note, str): plt.close('all')
+            redraw.shown = True; return
         with out:
-            out.clear_output(wait=True); draw(**values); plt.show()
+            out.clear_output(wait=True)
+            if isinstance(note, str): plt.close('all'); print(note)
+            else: plt.show()
+    redraw.shown = False
     for c in controls.values(): c.observe(redraw, 'value')
     redraw()
     return W.VBox([*controls.values(), out])
@@ -32,7 +38,8 @@ def presence_widget(learners:dict, ds):
     "Tick the modalities a sample arrives with and pick the sample: every model's prediction (JupyterLab)."
     import ipywidgets as W
     def draw(idx, **present):
-        if any(present.values()): show_presence(learners, ds, idx, [present[n] for n in ds.names])
+        if not any(present.values()): return 'nothing selected: tick at least one modality'
+        show_presence(learners, ds, idx, [present[n] for n in ds.names])
     return explorer(draw, idx=W.IntSlider(value=0, min=0, max=len(ds) - 1, description='sample'),
                     **{n: W.Checkbox(value=True, description=n, indent=False) for n in ds.names})
 
@@ -41,6 +48,7 @@ def subsets_widget(results:dict, metric:str='accuracy'):
     "The subset table as a heatmap, with a selector of the methods to compare (JupyterLab)."
     import ipywidgets as W
     def draw(methods):
-        if methods: plot_subsets({m: results[m] for m in methods}, metric, kind='heatmap')
+        if not methods: return 'nothing selected: choose at least one method'
+        plot_subsets({m: results[m] for m in methods}, metric, kind='heatmap')
     names = list(results)
     return explorer(draw, methods=W.SelectMultiple(options=names, value=tuple(names), description='methods'))
