@@ -17,7 +17,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # every notebook that builds an explorer (`explorer(...)` or one of the `*_widget(...)` built on it)
-NOTEBOOKS = ['05_evaluate.ipynb', '13_udml.ipynb', '40_mmanet.distill.ipynb', 'tutorials/missing_sensor.ipynb']
+def widget_notebooks(root=Path(__file__).resolve().parents[1]/'nbs')->list:
+    "Every notebook with a code cell (not an export) that builds an explorer: `explorer(`, or a `..._widget(` call."
+    out = []
+    for p in sorted(root.rglob('*.ipynb')):
+        if '.ipynb_checkpoints' in p.parts: continue
+        cells = json.loads(p.read_text())['cells']
+        if any(c['cell_type'] == 'code' and not ''.join(c['source']).startswith('#| export') and
+               re.search(r'(_widget|explorer)\(', ''.join(c['source'])) for c in cells): out.append(str(p.relative_to(root)))
+    return out
+
+NOTEBOOKS = widget_notebooks()
 
 REQUIRED = os.environ.get('ROBUSTMM_BROWSER_TEST') == '1'
 SERVED = Path(os.environ.get('ROBUSTMM_BROWSER_ROOT') or ROOT/'nbs').resolve()
