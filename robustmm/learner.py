@@ -107,12 +107,13 @@ def fusion_learner(dls, fusion:str='late', # 'late', 'concat' or 'weighted'
                    seed:int|None=0, # Seeds model init and the data order
                    arch=None, # ResNet depth (18/34/50) for image-like modalities
                    weights_path=None, # Local ResNet weights: a path or {modality: path}
+                   missing:str='zeros', # A missing modality's feature: 'zeros', or 'learned' (a trained token per modality)
                    enc_kwargs:dict|None=None, **kwargs)->Learner:
     "A seeded `Learner` for a fusion baseline built from `dls`."
     if seed is not None: set_seed(seed, reproducible=True)
     ds = dls.train_ds
     encs = modality_encoders(ds, encoder, feat_dim, arch=arch, weights_path=weights_path, **(enc_kwargs or {}))
-    model = fusion_model(None, ds.n_classes, fusion, ds.names, task=ds.task, encoders=encs)
+    model = fusion_model(list(ds.shapes.values()), ds.n_classes, fusion, ds.names, task=ds.task, encoders=encs, missing=missing)
     return mm_learner(dls, model, modality_dropout=modality_dropout, seed=seed, **kwargs)
 
 # %% ../nbs/04d_learner.ipynb #d232c598

@@ -18,8 +18,8 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['RESNET_ARCHS', 'ENCODERS', 'MLPEncoder', 'ConvEncoder', 'resnet_arch', 'ResNetEncoder', 'VideoEncoder', 'SegHead',
            'ConcatFusion', 'LateFusion', 'WeightedFusion', 'MultimodalNet', 'repeat_batch', 'subset_output_chunks',
-           'stacked_subset_outputs', 'encoder_for', 'modality_encoders', 'fusion_model', 'encoder_stages',
-           'stage_channels', 'SqueezeExcite', 'SEAddFusion', 'LevelFusion']
+           'stacked_subset_outputs', 'encoder_for', 'modality_encoders', 'feature_shapes', 'missing_tokens',
+           'fusion_model', 'encoder_stages', 'stage_channels', 'SqueezeExcite', 'SEAddFusion', 'LevelFusion']
 
 # %% ../nbs/02_models.ipynb #97551bb3
 class MLPEncoder(nn.Sequential):
@@ -146,7 +146,6 @@ class WeightedFusion(nn.Module):
 class MultimodalNet(nn.Module):
     "The contract of every robustmm network: per-modality encoders, a fusion of their features, a head."
     fuses_while_encoding = False   # True for networks whose encoders read the presence mask (fusion at several levels)
-    missing = None                 # learned stand-ins for absent features (`MissingTokens`); None: zeros
     def __init__(self, encoders:Sequence[nn.Module], fusion:nn.Module, head:nn.Module|None=None,
                  names:Sequence[str]|None=None, # Modality names (for error messages and tables)
                  missing:MissingTokens|None=None, # Learned stand-ins for missing features (default zeros)
@@ -175,7 +174,8 @@ def encode(self:MultimodalNet, *xs)->list:
 @patch
 def fuse(self:MultimodalNet, feats:Sequence, mask:torch.Tensor|None=None):
     "The fused representation: absent modalities' features replaced (`apply_mask`), then `fusion`."
-    return self.fusion(apply_mask(feats, mask, self.missing), mask)
+    # zeros: the fusion is told who is absent; learned tokens stand in for them: the fusion sees a complete set
+    return self.fusion(apply_mask(feats, mask, self.missing), mask if self.missing is None else None)
 
 @patch
 def forward(self:MultimodalNet, *inputs):
@@ -298,6 +298,24 @@ def modality_encoders(ds, # A dataset following the `MultimodalBase` protocol
                                 arch=None if flat else arch, modality=kind, vocab_size=vs, **enc_kwargs))
     return encs
 
+# %% ../nbs/02_models.ipynb #407271ec
+@torch.no_grad()
+def feature_shapes(encoders:Sequence[nn.Module], shapes:Sequence[Sequence[int]])->list:
+    "Each encoder's feature shape (without batch) for inputs of per-sample `shapes`: one evaluation pass on zeros."
+    out = []
+    for e, s in zip(encoders, shapes):
+        was = e.training; e.eval()
+        try: out.append(tuple(e(torch.zeros(2, *s)).shape[1:]))
+        finally: e.train(was)
+    return out
+
+def missing_tokens(missing:str, encoders, shapes)->MissingTokens|None:
+    "None for 'zeros'; for 'learned', one trained token per modality with its feature's shape."
+    if missing == 'zeros': return None
+    if missing != 'learned': raise ValueError(f"missing must be 'zeros' or 'learned', got {missing!r}")
+    if shapes is None: raise ValueError("missing='learned' needs the modalities' per-sample shapes")
+    return MissingTokens(feature_shapes(encoders, shapes))
+
 # %% ../nbs/02_models.ipynb #fe51f0f3
 def fusion_model(shapes:Sequence[Sequence[int]], # Per-sample shape of each modality
                  n_classes:int,
@@ -307,6 +325,7 @@ def fusion_model(shapes:Sequence[Sequence[int]], # Per-sample shape of each moda
                  feat_dim:int=64, # Feature size of each encoder (MLP/CNN)
                  task:str='classification', # or 'segmentation'
                  encoders:Sequence[nn.Module]|None=None, # Ready-made encoders (then `shapes` only counts the modalities)
+                 missing:str='zeros', # A missing modality's feature: 'zeros', or 'learned' (one trained token per modality)
                  **enc_kwargs)->MultimodalNet:
     "A baseline `MultimodalNet` built from the modality shapes (or from given encoders)."
     if task not in ('classification', 'segmentation'): raise ValueError(f"unknown task {task!r}")
@@ -314,12 +333,14 @@ def fusion_model(shapes:Sequence[Sequence[int]], # Per-sample shape of each moda
     encs = list(encoders) if encoders is not None else [encoder_for(s, feat_dim, encoder, seg, **enc_kwargs) for s in shapes]
     dims = [e.out_dim for e in encs]
     def head(d): return SegHead(d, n_classes, encs[0].stride) if seg else nn.Linear(d, n_classes)
-    if fusion == 'late': return MultimodalNet(encs, LateFusion([head(d) for d in dims]), None, names)
-    if fusion == 'concat': return MultimodalNet(encs, ConcatFusion(), head(sum(dims)), names)
-    if fusion == 'weighted':
+    if fusion == 'late': net = MultimodalNet(encs, LateFusion([head(d) for d in dims]), None, names)
+    elif fusion == 'concat': net = MultimodalNet(encs, ConcatFusion(), head(sum(dims)), names)
+    elif fusion == 'weighted':
         if len(set(dims)) != 1: raise ValueError(f"weighted fusion needs equal feature sizes, got {dims}")
-        return MultimodalNet(encs, WeightedFusion(len(encs)), head(dims[0]), names)
-    raise ValueError(f"unknown fusion {fusion!r}: use 'late', 'concat' or 'weighted'")
+        net = MultimodalNet(encs, WeightedFusion(len(encs)), head(dims[0]), names)
+    else: raise ValueError(f"unknown fusion {fusion!r}: use 'late', 'concat' or 'weighted'")
+    net.missing = missing_tokens(missing, encs, shapes)
+    return net
 
 # %% ../nbs/02_models.ipynb #c96794a0
 def encoder_stages(enc:nn.Module)->list:

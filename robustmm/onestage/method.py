@@ -50,6 +50,7 @@ class OneStageNet(MultimodalNet):
             self.cross, self.head = CrossTranslation(channels, seg, share), head(channels)
         self.levels, self.available = levels, available
         self.names = list(names) if names is not None else [f'm{i}' for i in range(n_modalities)]
+        self.missing = None   # absent modalities' features are zeros (the contract's `missing`)
     @property
     def fuses_while_encoding(self)->bool: return self.levels
     def fusion_modules(self)->list: return [self.enc_a, self.cross_levels, self.head] if self.levels else [self.enc_a, self.proj_a, self.proj_b, self.cross, self.head]

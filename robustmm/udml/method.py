@@ -88,6 +88,7 @@ class UDMLNet(MultimodalNet):
         self.weight_mode, self.detach_weights, self.dims = weight_mode, detach_weights, dims
         self.use_uncertainty_in_training = True   # PhaseSchedule turns it off for the first phases
         self.use_uncertainty = use_uncertainty
+        self.missing = None   # absent modalities' features are zeros (the contract's `missing`)
 
     def encode_one(self, i:int, x):
         "`(z, mu, sigma)`: z pooled to a vector for classification (a map for segmentation); mu and sigma unpooled, for the prior KL."
