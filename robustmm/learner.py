@@ -18,6 +18,7 @@ from fastai.metrics import accuracy
 from fastai.torch_core import set_seed
 from fastai.imports import noop   # fastai's own (`no_logging` sets it), not fastcore's
 from fastcore.foundation import L
+from fastcore.basics import patch
 from .models import fusion_model, modality_encoders
 from .metrics import MeanIoU
 from .distributed import init_distributed, distributed_device, DistributedTraining, is_main_process
@@ -25,6 +26,7 @@ from .callbacks import AuxOutputs, LossParts, FiniteLoss, ModalityDropout, noisy
 from .noise import UDML_LEVELS
 from .optim import FastAdam
 from .progress import Progress
+from .results import provenance
 
 # %% auto #0
 __all__ = ['CrossEntropy', 'default_loss_and_metrics', 'task_of', 'MMLearner', 'modality_dropout_cb', 'mm_learner',
@@ -125,3 +127,10 @@ def noisy_fusion_learner(dls, fusion:str='late', seed:int|None=0,
     "A fusion baseline trained with the shared noisy-data protocol: the fair comparison for a method trained with noise."
     cbs = noisy_training_cbs(levels, noise, noise_start=noise_start, seed=seed) + list(L(kwargs.pop('cbs', None)))
     return fusion_learner(dls, fusion, seed=seed, cbs=cbs, **kwargs)
+
+# %% ../nbs/04d_learner.ipynb #b3f1e7c5
+@patch
+def export(self:MMLearner, fname='export.pkl', **kwargs):
+    "fastai's `export` (a pickle: load it only from trusted files), with the versions it needs (`export_provenance`)."
+    self.export_provenance = provenance(getattr(self.dls, 'device', None) or 'cpu')   # robustmm, torch, fastai...
+    return Learner.export(self, fname, **kwargs)

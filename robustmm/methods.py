@@ -113,7 +113,18 @@ def build(self:Recipe, dls, seed:int=0, epochs:int=10, lr:float=3e-3,
         seconds = time.time() - t0
     learn = self.learner(dls, seed=seed, **kw)
     learn.teacher_seconds, learn.method = seconds, self.name
+    learn.method_kwargs = {**kwargs, **({'available': available} if self.privileged else {})}   # to rebuild its network
     return learn
+
+# %% ../nbs/08_methods.ipynb #c2d9e6b1
+@patch
+def network(self:Recipe, dls, available:int=0, # Privileged methods: the modality they deploy with
+            **kwargs):
+    "The method's untrained network on `dls`, as `build` makes it from `kwargs`, without training a teacher."
+    kw = dict(kwargs)
+    if self.privileged: kw.setdefault('available', available)
+    if self.teacher is not None: kw['teacher'] = None   # the deployed network holds no teacher
+    return self.learner(dls, **kw).model
 
 # %% ../nbs/08_methods.ipynb #0785626b
 def available_only_learner(dls, available:int=0, seed:int=0, **kwargs):

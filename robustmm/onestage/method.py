@@ -103,9 +103,16 @@ def privileged_teacher(dls, privileged, epochs:int=12, lr:float=3e-3, seed:int=0
     return SubsetTeacher(t.model.eval(), p)
 
 # %% ../../nbs/31_onestage.ipynb #b7ed2bf8
-def _teacher_dim(teacher, dls):
+def _teacher_dim(teacher, dls, teacher_dim=None)->int:
+    "The teacher's feature size, measured on a batch; `teacher_dim` when the network is built without its teacher."
+    if teacher is None:
+        if teacher_dim is None: raise ValueError("onestage_learner needs a teacher, or teacher_dim (its feature size)")
+        return teacher_dim
     b = dls.one_batch(); M = dls.n_modalities
-    with torch.no_grad(): return teacher.features(*[x.to(next(teacher.model.parameters()).device) for x in b[:M]])[1].shape[1]
+    dev = next(teacher.model.parameters()).device
+    with torch.no_grad(): d = teacher.features(*[x.to(dev) for x in b[:M]])[1].shape[1]
+    if teacher_dim not in (None, d): raise ValueError(f"teacher_dim={teacher_dim}, but the teacher's features have {d}")
+    return d
 
 ONESTAGE_PRESETS = {   # only the segmentation recipe is recoverable: the leftover code sits in the ESANet fork (MMANet c330689 / DMRNet 8472850)
     'nyuv2': dict(script='ESANet NYUv2 recipe (ESANet_OS leftover code)', epochs=300, lr=0.01, bs=8, opt=dict(mom=0.9, wd=1e-4, nesterov=True),
@@ -117,6 +124,7 @@ def onestage_learner(dls, teacher, available, # the P-teacher (`privileged_teach
                      arch=None, weights_path=None, # ResNet depth and local weights for an image-like available modality
                      paper:bool|str=False, # The segmentation recipe of the leftover code: True/'nyuv2' (ONESTAGE_PRESETS); train with `fit_paper`
                      levels:bool|None=None, # Cross translation after every encoder stage (default False; the preset: True)
+                     teacher_dim:int|None=None, # The teacher's feature size (default: measured); for teacher=None
                      enc_kwargs:dict|None=None, **kwargs):
     "A seeded `Learner` for one-stage modality distillation (the privileged modality only feeds the teacher)."
     set_seed(seed, reproducible=True)
@@ -131,12 +139,14 @@ def onestage_learner(dls, teacher, available, # the P-teacher (`privileged_teach
     name = ds.names[a]   # both streams read the available modality
     mk = lambda: encoder_for(ds.shapes[name], feat_dim, encoder, task == 'segmentation', weights_path=weights_path, arch=arch,
                              modality=ds.kinds[a], **(enc_kwargs or {}))
-    model = OneStageNet(mk(), mk(), _teacher_dim(teacher, dls),
-                        ds.n_classes, a, dls.n_modalities, ds.names, channels, share, task, levels)
+    encs = mk(), mk()   # before the teacher's batch, which draws from the seeded generator: the same initialisation
+    teacher_dim = _teacher_dim(teacher, dls, teacher_dim)
+    model = OneStageNet(*encs, teacher_dim, ds.n_classes, a, dls.n_modalities, ds.names, channels, share, task, levels)
     terms = [Teacher(teacher), FeatureMMD(mmd), PredictionKD(kd, T), TranslationConsistency(rec)]
     if restore_ce: terms.append(RestorationCE(restore_ce))
     learn = mm_learner(dls, model, seed=seed, cbs=terms + list(L(cbs)) + list(L(kwargs.pop('cbs', None))), **kwargs)
     learn.paper_preset = pre
+    learn.network_kwargs = dict(teacher_dim=teacher_dim)   # to rebuild the network alone: `Recipe.network`
     return learn
 
 # %% ../../nbs/31_onestage.ipynb #5f2d1fd5
