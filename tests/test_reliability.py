@@ -98,8 +98,10 @@ def test_loss_part_history_survives_validate():
 
 def test_bench_keeps_finished_methods_when_one_fails(tmp_path, monkeypatch):
     from robustmm import cli
+    from robustmm.methods import Recipe, _REGISTRY, recipes
     def broken(dls, seed): raise RuntimeError('this method broke')
-    monkeypatch.setitem(cli.METHODS, 'broken', broken)
+    recipes()   # the registry is filled before the test's method is added
+    monkeypatch.setitem(_REGISTRY, 'broken', Recipe('broken', broken, 'a broken method', module='tests'))
     code = cli.main(['bench', '--methods', 'late,broken,concat', '--epochs', '1', '--protocol', 'missing', '--dataset', 'synthetic',
                      '--out', str(tmp_path), '--device', 'cpu'])
     assert code == 1                                            # non-zero: a method failed, the others' results are kept
@@ -117,11 +119,12 @@ def test_udml_segmentation_in_bench(tmp_path):
 def test_results_are_written_after_each_method(tmp_path, monkeypatch):
     "The first method's table is on disk before the second method trains."
     from robustmm import cli
+    from robustmm.methods import Recipe, _REGISTRY, get_recipe
     seen = []
-    orig = cli.METHODS['concat']
+    orig = get_recipe('concat')
     def spy(dls, seed):
-        seen.append(pd.read_csv(tmp_path/'summary.csv', index_col=0).index.tolist()); return orig(dls, seed)
-    monkeypatch.setitem(cli.METHODS, 'concat', spy)
+        seen.append(pd.read_csv(tmp_path/'summary.csv', index_col=0).index.tolist()); return orig.learner(dls, seed=seed)
+    monkeypatch.setitem(_REGISTRY, 'concat', Recipe('concat', spy, 'concatenation', module='tests'))
     cli.run_bench(['late', 'concat'], 'missing', 'synthetic', epochs=1, out=tmp_path, quiet=True)
     assert seen == [['late']]
 
