@@ -176,7 +176,8 @@ def run_seed(dataset, seed, epochs, out, grids=GRIDS, log=print, methods=None):
                train_noise=dict(noise=cfg['noise'], levels=cfg['levels']))
     res = {'dataset': dataset, 'description': DATASETS[dataset]['description'], 'protocol': PROTOCOL,
            'claims': CLAIMS, 'machine': machine(), 'seed': seed, 'epochs': epochs, 'grids': {k: list(v) for k, v in grids.items()},
-           'modalities': list(d.train.names), 'n_test': len(d.test), 'models': {}, 'seconds': {}}
+           'modalities': list(d.train.names), 'available': cfg['available'], 'privileged': cfg['privileged'],
+           'n_test': len(d.test), 'models': {}, 'seconds': {}}
     f = Path(out)/f'seed{seed}.json'
     def record(name, learn, extra=None):
         t0 = time.time()
