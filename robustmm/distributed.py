@@ -6,7 +6,8 @@ Docs: https://robustmm.github.io/robustmm/distributed.html.md"""
 
 # %% ../nbs/03b_distributed.ipynb #17a9457c
 from __future__ import annotations
-import os, inspect, atexit, gc
+import os, sys, math, inspect, atexit, gc, faulthandler, logging
+from datetime import timedelta
 import torch, torch.nn as nn, torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
@@ -41,32 +42,86 @@ def is_main_process()->bool:
     "True in a single process and in rank 0: the process that prints and writes results."
     return rank() == 0
 
+# %% ../nbs/03b_distributed.ipynb #b2e4f1a6
+_DEFAULT_TIMEOUT = 600   # seconds: long enough for one process's extra work (rank 0 writing results) at the end
+
+def _timeout_seconds(timeout:float|None=None)->float:
+    "The process-group timeout: `timeout` seconds, else `ROBUSTMM_DIST_TIMEOUT`, else 10 minutes."
+    name, t = ('timeout', timeout) if timeout is not None else \
+              ('ROBUSTMM_DIST_TIMEOUT', os.environ.get('ROBUSTMM_DIST_TIMEOUT', _DEFAULT_TIMEOUT))
+    try: secs = float(t)
+    except (TypeError, ValueError): secs = math.nan
+    if isinstance(t, bool) or not (math.isfinite(secs) and secs > 0):
+        raise ValueError(f"{name} must be a positive number of seconds, got {t!r}")
+    return secs
+
 # %% ../nbs/03b_distributed.ipynb #992f0589
 def _use_cpu()->bool: return _env_flag('ACCELERATE_USE_CPU') or not torch.cuda.is_available()
 
-def init_distributed()->bool:
-    "Join the process group of a multi-process launch (gloo on CPU, nccl on GPUs); False, doing nothing, in a single process."
+def init_distributed(timeout:float|None=None, # Seconds a collective may wait for the others (see above)
+                    )->bool:
+    "Join the process group of a multi-process launch (gloo on CPU, nccl on GPUs); in one process do nothing: False."
+    secs = _timeout_seconds(timeout)   # checked in one process too: a bad value fails before any launch
     if dist.is_available() and dist.is_initialized(): return dist.get_world_size() > 1
     if launched_processes() <= 1: return False
-    if not dist.is_available(): raise RuntimeError("this torch build has no torch.distributed: it cannot train in several processes")
+    if not dist.is_available():
+        raise RuntimeError("this torch build has no torch.distributed: it cannot train in several processes")
     if _use_cpu(): backend = 'gloo'
-    else: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', '0'))); backend = 'nccl'   # fastai's default_device() follows
-    dist.init_process_group(backend)
+    else: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', '0'))); backend = 'nccl'   # default_device() follows
+    dist.init_process_group(backend, timeout=timedelta(seconds=secs))
+    _watch_failures()
     atexit.register(_leave_process_group)   # a process group left to interpreter shutdown can abort the process (gloo)
     return True
-
-# %% ../nbs/03b_distributed.ipynb #fd3a9188
-def _leave_process_group():
-    if not dist.is_initialized(): return
-    gc.collect()     # free what still uses the group (DDP reducers in reference cycles) while the group exists
-    dist.barrier()   # leave together: a process that tears the group down while another is still in it can abort both
-    dist.destroy_process_group()
 
 # %% ../nbs/03b_distributed.ipynb #62b72608
 def distributed_device()->torch.device:
     "The device of this process: its own GPU (`LOCAL_RANK`) under nccl, else the CPU."
     if is_distributed() and dist.get_backend() == 'nccl': return torch.device('cuda', torch.cuda.current_device())
     return torch.device('cpu')
+
+# %% ../nbs/03b_distributed.ipynb #f3c7a9d2
+_failure = []   # the uncaught exception ending this process, recorded by the hook `_watch_failures` installs
+
+def _one_line(e:BaseException)->str: return f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
+
+def _failure_hook(shown):
+    "An excepthook: record the exception, show it with `shown` (the usual traceback), then one line naming the rank."
+    def hook(tp, e, tb):
+        _failure.append(e); shown(tp, e, tb)
+        print(f"robustmm: rank {rank()} of {world_size()} failed with {_one_line(e)}; "
+              "leaving without waiting for the other processes", file=sys.stderr, flush=True)
+    return hook
+
+def _watch_failures(): sys.excepthook = _failure_hook(sys.excepthook)
+
+# %% ../nbs/03b_distributed.ipynb #c9e3a6b4
+_EXIT_GRACE = 30   # seconds a failed process may take to end once it has left the group
+
+def _abandon_process_group():
+    "Leave a process group that may be broken, waiting for no other process; the process ends within `_EXIT_GRACE` s."
+    try: faulthandler.dump_traceback_later(_EXIT_GRACE, exit=True, file=sys.__stderr__)   # a teardown stuck in C++ too
+    except (ValueError, AttributeError, OSError): pass   # no stderr file to report to: leave without the guard
+    abort = getattr(dist.distributed_c10d, '_abort_process_group', None)
+    try:   # nccl: abort cancels kernels still waiting for other GPUs; gloo: closing the connections fails the peers'
+        if dist.get_backend() == 'nccl' and abort is not None: abort()
+        else: dist.destroy_process_group()
+    except Exception as e:   # the process is ending anyway: say why the group may not have been left cleanly
+        print(f"robustmm: leaving the process group failed: {_one_line(e)}", file=sys.stderr, flush=True)
+
+# %% ../nbs/03b_distributed.ipynb #fd3a9188
+def _leave_process_group():
+    "At exit: after a success, leave together; after a failure, at once (the others may be stuck in a collective)."
+    if not dist.is_initialized(): return
+    if _failure: return _abandon_process_group()
+    gc.collect()     # free what still uses the group (DDP reducers in reference cycles) while the group exists
+    # leave together: a process that tears the group down while another is still in it can abort both
+    try: dist.barrier(device_ids=[torch.cuda.current_device()] if dist.get_backend() == 'nccl' else None)
+    except Exception as e:   # a process died or hung after the last collective: the run failed
+        print(f"robustmm: rank {rank()} of {world_size()}: the other processes did not reach the end ({_one_line(e)})",
+              file=sys.stderr, flush=True)
+        _abandon_process_group(); sys.stdout.flush(); logging.shutdown()
+        os._exit(1)   # the only way to set the exit status from an exit handler
+    dist.destroy_process_group()
 
 # %% ../nbs/03b_distributed.ipynb #b611559d
 @torch.no_grad()
