@@ -126,7 +126,7 @@ def _leave_process_group():
 # %% ../nbs/03b_distributed.ipynb #b611559d
 @torch.no_grad()
 def all_reduce(t:torch.Tensor, op:str='sum')->torch.Tensor:
-    "Sum (`op='sum'`) or mean (`'mean'`) of `t` over the processes, on `t`'s device and dtype; `t` itself in one process."
+    "Sum (`op='sum'`) or mean (`'mean'`) of `t` over the processes, on `t`'s device and dtype (`t` in one process)."
     if op not in ('sum', 'mean'): raise ValueError(f"op must be 'sum' or 'mean', got {op!r}")
     if not is_distributed(): return t
     x = t.detach().to(distributed_device(), torch.float64 if t.is_floating_point() else torch.long, copy=True)
@@ -139,14 +139,15 @@ def broadcast_list(xs:list, src:int=0)->list:
     "The integer list `xs` of process `src`, in every process."
     if not is_distributed(): return list(xs)
     n = torch.tensor([len(xs)], device=distributed_device()); dist.broadcast(n, src)
-    t = torch.tensor(list(xs), dtype=torch.long, device=distributed_device()) if rank() == src else torch.empty(int(n), dtype=torch.long, device=distributed_device())
+    if rank() == src: t = torch.tensor(list(xs), dtype=torch.long, device=distributed_device())
+    else: t = torch.empty(int(n), dtype=torch.long, device=distributed_device())
     dist.broadcast(t, src)
     return t.cpu().tolist()
 
 # %% ../nbs/03b_distributed.ipynb #b614f521
 @torch.no_grad()
 def sync_batchnorm_stats(model:nn.Module):
-    "Average the BatchNorm running statistics over the processes (each saw its own rows), so evaluation and the saved model agree."
+    "Average BatchNorm running statistics over the processes (each saw its own rows): evaluation and saved model agree."
     if not is_distributed(): return
     bufs = [b for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
             for b in (m.running_mean, m.running_var) if b is not None]
@@ -167,7 +168,7 @@ def shard_batches(idxs:list, bs:int, rank:int, world:int, drop_last:bool=True)->
 
 # %% ../nbs/03b_distributed.ipynb #3267a90a
 class ShardedDL(MultimodalDL):
-    "One process's share of a `MultimodalDL`: `bs` is the per-process batch, `global_bs` the one-process batch it is cut from."
+    "One process's share of a `MultimodalDL`: `bs` per process, `global_bs` the one-process batch it is cut from."
     def __init__(self, dataset=None, global_bs:int|None=None, shard:tuple=(0, 1), **kwargs):
         super().__init__(dataset, **kwargs)
         self.global_bs, self.shard = global_bs or self.bs, tuple(shard)
@@ -182,14 +183,15 @@ class ShardedDL(MultimodalDL):
 # %% ../nbs/03b_distributed.ipynb #f3e22c4d
 def shard_dl(dl:MultimodalDL, rank:int, world:int)->ShardedDL:
     "Process `rank`'s share of `dl`, continuing `dl`'s random stream (the one-process shuffling order)."
-    if dl.bs % world: raise ValueError(f"the batch size bs={dl.bs} must be a multiple of the number of processes ({world}): each takes bs/{world} rows of every batch")
+    if dl.bs % world: raise ValueError(f"the batch size bs={dl.bs} must be a multiple of the number of processes "
+                                       f"({world}): each takes bs/{world} rows of every batch")
     s = dl.new(cls=ShardedDL, bs=dl.bs//world, global_bs=dl.bs, shard=(rank, world))
     s.rng = dl.rng
     return s
 
 # %% ../nbs/03b_distributed.ipynb #73607baf
 class _ZeroLink(torch.autograd.Function):
-    "0 in the forward pass, zero gradients in the backward pass: joins tensors to the loss without changing it (NaN-safe)."
+    "0 in the forward pass, zero gradients in the backward: joins tensors to the loss without changing it (NaN-safe)."
     @staticmethod
     def forward(ctx, *ts):
         ctx.shapes = [(t.shape, t.dtype, t.device) for t in ts]
@@ -213,13 +215,16 @@ def link_outputs(loss:torch.Tensor, outputs)->torch.Tensor:
 # %% ../nbs/03b_distributed.ipynb #ec74d05b
 # buffers are synchronised once, when DDP starts, and not at every forward pass: a method's statistics gathered in
 # buffers would be overwritten by rank 0's (they are reduced explicitly), and BatchNorm's are averaged before validation
-_NO_BUFFER_SYNC = (dict(forward_sync_buffers=False) if 'forward_sync_buffers' in inspect.signature(DistributedDataParallel).parameters
+_NO_BUFFER_SYNC = (dict(forward_sync_buffers=False)
+                   if 'forward_sync_buffers' in inspect.signature(DistributedDataParallel).parameters
                    else dict(broadcast_buffers=False))
 
 class DistributedTraining(Callback):
-    "Train in every process of a launch: DDP for the forward pass of training batches, sharded training data, BatchNorm statistics averaged."
+    "Train in every process of a launch: DDP forward passes of training batches, sharded data, BatchNorm averaged."
     order = 99   # after every callback that changes the inputs (noise, modality dropout) and adds loss terms
-    def __init__(self, find_unused_parameters:bool=False): # DDP's search for parameters a step does not reach (needed when a model skips modules)
+    def __init__(self,
+                 find_unused_parameters:bool=False, # DDP's search for parameters a step skips (models skipping modules)
+                ):
         self.find_unused_parameters = find_unused_parameters
     def before_fit(self):
         self.ddp, self.shards = None, {}
@@ -241,7 +246,8 @@ class DistributedTraining(Callback):
         if self.training and self.ddp is not None: self.learn.model = self.ddp
     def after_pred(self): self._unwrap()
     def after_loss(self):
-        if self.training and self.ddp is not None: self.learn.loss_grad = link_outputs(self.learn.loss_grad, getattr(self.learn, 'aux', {}))
+        if self.training and self.ddp is not None:
+            self.learn.loss_grad = link_outputs(self.learn.loss_grad, getattr(self.learn, 'aux', {}))
     def after_batch(self): self._unwrap()
     def before_validate(self): sync_batchnorm_stats(self.model)
     def after_fit(self):
