@@ -6,7 +6,8 @@ Docs: https://robustmm.github.io/robustmm/distributed.html.md"""
 
 # %% ../nbs/03b_distributed.ipynb #17a9457c
 from __future__ import annotations
-import os, inspect, atexit, gc
+import os, sys, math, inspect, atexit, gc, faulthandler, logging
+from datetime import timedelta
 import torch, torch.nn as nn, torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
@@ -41,26 +42,36 @@ def is_main_process()->bool:
     "True in a single process and in rank 0: the process that prints and writes results."
     return rank() == 0
 
+# %% ../nbs/03b_distributed.ipynb #b2e4f1a6
+_DEFAULT_TIMEOUT = 600   # seconds: long enough for one process's extra work (rank 0 writing results) at the end
+
+def _timeout_seconds(timeout:float|None=None)->float:
+    "The process-group timeout: `timeout` seconds, else `ROBUSTMM_DIST_TIMEOUT`, else 10 minutes."
+    name, t = ('timeout', timeout) if timeout is not None else \
+              ('ROBUSTMM_DIST_TIMEOUT', os.environ.get('ROBUSTMM_DIST_TIMEOUT', _DEFAULT_TIMEOUT))
+    try: secs = float(t)
+    except (TypeError, ValueError): secs = math.nan
+    if isinstance(t, bool) or not (math.isfinite(secs) and secs > 0):
+        raise ValueError(f"{name} must be a positive number of seconds, got {t!r}")
+    return secs
+
 # %% ../nbs/03b_distributed.ipynb #992f0589
 def _use_cpu()->bool: return _env_flag('ACCELERATE_USE_CPU') or not torch.cuda.is_available()
 
-def init_distributed()->bool:
-    "Join the process group of a multi-process launch (gloo on CPU, nccl on GPUs); False, doing nothing, in a single process."
+def init_distributed(timeout:float|None=None, # Seconds a collective may wait for the others (see above)
+                    )->bool:
+    "Join the process group of a multi-process launch (gloo on CPU, nccl on GPUs); in one process do nothing: False."
+    secs = _timeout_seconds(timeout)   # checked in one process too: a bad value fails before any launch
     if dist.is_available() and dist.is_initialized(): return dist.get_world_size() > 1
     if launched_processes() <= 1: return False
-    if not dist.is_available(): raise RuntimeError("this torch build has no torch.distributed: it cannot train in several processes")
+    if not dist.is_available():
+        raise RuntimeError("this torch build has no torch.distributed: it cannot train in several processes")
     if _use_cpu(): backend = 'gloo'
-    else: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', '0'))); backend = 'nccl'   # fastai's default_device() follows
-    dist.init_process_group(backend)
+    else: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', '0'))); backend = 'nccl'   # default_device() follows
+    dist.init_process_group(backend, timeout=timedelta(seconds=secs))
+    _watch_failures()
     atexit.register(_leave_process_group)   # a process group left to interpreter shutdown can abort the process (gloo)
     return True
-
-# %% ../nbs/03b_distributed.ipynb #fd3a9188
-def _leave_process_group():
-    if not dist.is_initialized(): return
-    gc.collect()     # free what still uses the group (DDP reducers in reference cycles) while the group exists
-    dist.barrier()   # leave together: a process that tears the group down while another is still in it can abort both
-    dist.destroy_process_group()
 
 # %% ../nbs/03b_distributed.ipynb #62b72608
 def distributed_device()->torch.device:
@@ -68,10 +79,54 @@ def distributed_device()->torch.device:
     if is_distributed() and dist.get_backend() == 'nccl': return torch.device('cuda', torch.cuda.current_device())
     return torch.device('cpu')
 
+# %% ../nbs/03b_distributed.ipynb #f3c7a9d2
+_failure = []   # the uncaught exception ending this process, recorded by the hook `_watch_failures` installs
+
+def _one_line(e:BaseException)->str: return f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
+
+def _failure_hook(shown):
+    "An excepthook: record the exception, show it with `shown` (the usual traceback), then one line naming the rank."
+    def hook(tp, e, tb):
+        _failure.append(e); shown(tp, e, tb)
+        print(f"robustmm: rank {rank()} of {world_size()} failed with {_one_line(e)}; "
+              "leaving without waiting for the other processes", file=sys.stderr, flush=True)
+    return hook
+
+def _watch_failures(): sys.excepthook = _failure_hook(sys.excepthook)
+
+# %% ../nbs/03b_distributed.ipynb #c9e3a6b4
+_EXIT_GRACE = 30   # seconds a failed process may take to end once it has left the group
+
+def _abandon_process_group():
+    "Leave a process group that may be broken, waiting for no other process; the process ends within `_EXIT_GRACE` s."
+    try: faulthandler.dump_traceback_later(_EXIT_GRACE, exit=True, file=sys.__stderr__)   # a teardown stuck in C++ too
+    except (ValueError, AttributeError, OSError): pass   # no stderr file to report to: leave without the guard
+    abort = getattr(dist.distributed_c10d, '_abort_process_group', None)
+    try:   # nccl: abort cancels kernels still waiting for other GPUs; gloo: closing the connections fails the peers'
+        if dist.get_backend() == 'nccl' and abort is not None: abort()
+        else: dist.destroy_process_group()
+    except Exception as e:   # the process is ending anyway: say why the group may not have been left cleanly
+        print(f"robustmm: leaving the process group failed: {_one_line(e)}", file=sys.stderr, flush=True)
+
+# %% ../nbs/03b_distributed.ipynb #fd3a9188
+def _leave_process_group():
+    "At exit: after a success, leave together; after a failure, at once (the others may be stuck in a collective)."
+    if not dist.is_initialized(): return
+    if _failure: return _abandon_process_group()
+    gc.collect()     # free what still uses the group (DDP reducers in reference cycles) while the group exists
+    # leave together: a process that tears the group down while another is still in it can abort both
+    try: dist.barrier(device_ids=[torch.cuda.current_device()] if dist.get_backend() == 'nccl' else None)
+    except Exception as e:   # a process died or hung after the last collective: the run failed
+        print(f"robustmm: rank {rank()} of {world_size()}: the other processes did not reach the end ({_one_line(e)})",
+              file=sys.stderr, flush=True)
+        _abandon_process_group(); sys.stdout.flush(); logging.shutdown()
+        os._exit(1)   # the only way to set the exit status from an exit handler
+    dist.destroy_process_group()
+
 # %% ../nbs/03b_distributed.ipynb #b611559d
 @torch.no_grad()
 def all_reduce(t:torch.Tensor, op:str='sum')->torch.Tensor:
-    "Sum (`op='sum'`) or mean (`'mean'`) of `t` over the processes, on `t`'s device and dtype; `t` itself in one process."
+    "Sum (`op='sum'`) or mean (`'mean'`) of `t` over the processes, on `t`'s device and dtype (`t` in one process)."
     if op not in ('sum', 'mean'): raise ValueError(f"op must be 'sum' or 'mean', got {op!r}")
     if not is_distributed(): return t
     x = t.detach().to(distributed_device(), torch.float64 if t.is_floating_point() else torch.long, copy=True)
@@ -84,14 +139,15 @@ def broadcast_list(xs:list, src:int=0)->list:
     "The integer list `xs` of process `src`, in every process."
     if not is_distributed(): return list(xs)
     n = torch.tensor([len(xs)], device=distributed_device()); dist.broadcast(n, src)
-    t = torch.tensor(list(xs), dtype=torch.long, device=distributed_device()) if rank() == src else torch.empty(int(n), dtype=torch.long, device=distributed_device())
+    if rank() == src: t = torch.tensor(list(xs), dtype=torch.long, device=distributed_device())
+    else: t = torch.empty(int(n), dtype=torch.long, device=distributed_device())
     dist.broadcast(t, src)
     return t.cpu().tolist()
 
 # %% ../nbs/03b_distributed.ipynb #b614f521
 @torch.no_grad()
 def sync_batchnorm_stats(model:nn.Module):
-    "Average the BatchNorm running statistics over the processes (each saw its own rows), so evaluation and the saved model agree."
+    "Average BatchNorm running statistics over the processes (each saw its own rows): evaluation and saved model agree."
     if not is_distributed(): return
     bufs = [b for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
             for b in (m.running_mean, m.running_var) if b is not None]
@@ -112,7 +168,7 @@ def shard_batches(idxs:list, bs:int, rank:int, world:int, drop_last:bool=True)->
 
 # %% ../nbs/03b_distributed.ipynb #3267a90a
 class ShardedDL(MultimodalDL):
-    "One process's share of a `MultimodalDL`: `bs` is the per-process batch, `global_bs` the one-process batch it is cut from."
+    "One process's share of a `MultimodalDL`: `bs` per process, `global_bs` the one-process batch it is cut from."
     def __init__(self, dataset=None, global_bs:int|None=None, shard:tuple=(0, 1), **kwargs):
         super().__init__(dataset, **kwargs)
         self.global_bs, self.shard = global_bs or self.bs, tuple(shard)
@@ -127,14 +183,15 @@ class ShardedDL(MultimodalDL):
 # %% ../nbs/03b_distributed.ipynb #f3e22c4d
 def shard_dl(dl:MultimodalDL, rank:int, world:int)->ShardedDL:
     "Process `rank`'s share of `dl`, continuing `dl`'s random stream (the one-process shuffling order)."
-    if dl.bs % world: raise ValueError(f"the batch size bs={dl.bs} must be a multiple of the number of processes ({world}): each takes bs/{world} rows of every batch")
+    if dl.bs % world: raise ValueError(f"the batch size bs={dl.bs} must be a multiple of the number of processes "
+                                       f"({world}): each takes bs/{world} rows of every batch")
     s = dl.new(cls=ShardedDL, bs=dl.bs//world, global_bs=dl.bs, shard=(rank, world))
     s.rng = dl.rng
     return s
 
 # %% ../nbs/03b_distributed.ipynb #73607baf
 class _ZeroLink(torch.autograd.Function):
-    "0 in the forward pass, zero gradients in the backward pass: joins tensors to the loss without changing it (NaN-safe)."
+    "0 in the forward pass, zero gradients in the backward: joins tensors to the loss without changing it (NaN-safe)."
     @staticmethod
     def forward(ctx, *ts):
         ctx.shapes = [(t.shape, t.dtype, t.device) for t in ts]
@@ -158,13 +215,16 @@ def link_outputs(loss:torch.Tensor, outputs)->torch.Tensor:
 # %% ../nbs/03b_distributed.ipynb #ec74d05b
 # buffers are synchronised once, when DDP starts, and not at every forward pass: a method's statistics gathered in
 # buffers would be overwritten by rank 0's (they are reduced explicitly), and BatchNorm's are averaged before validation
-_NO_BUFFER_SYNC = (dict(forward_sync_buffers=False) if 'forward_sync_buffers' in inspect.signature(DistributedDataParallel).parameters
+_NO_BUFFER_SYNC = (dict(forward_sync_buffers=False)
+                   if 'forward_sync_buffers' in inspect.signature(DistributedDataParallel).parameters
                    else dict(broadcast_buffers=False))
 
 class DistributedTraining(Callback):
-    "Train in every process of a launch: DDP for the forward pass of training batches, sharded training data, BatchNorm statistics averaged."
+    "Train in every process of a launch: DDP forward passes of training batches, sharded data, BatchNorm averaged."
     order = 99   # after every callback that changes the inputs (noise, modality dropout) and adds loss terms
-    def __init__(self, find_unused_parameters:bool=False): # DDP's search for parameters a step does not reach (needed when a model skips modules)
+    def __init__(self,
+                 find_unused_parameters:bool=False, # DDP's search for parameters a step skips (models skipping modules)
+                ):
         self.find_unused_parameters = find_unused_parameters
     def before_fit(self):
         self.ddp, self.shards = None, {}
@@ -186,7 +246,8 @@ class DistributedTraining(Callback):
         if self.training and self.ddp is not None: self.learn.model = self.ddp
     def after_pred(self): self._unwrap()
     def after_loss(self):
-        if self.training and self.ddp is not None: self.learn.loss_grad = link_outputs(self.learn.loss_grad, getattr(self.learn, 'aux', {}))
+        if self.training and self.ddp is not None:
+            self.learn.loss_grad = link_outputs(self.learn.loss_grad, getattr(self.learn, 'aux', {}))
     def after_batch(self): self._unwrap()
     def before_validate(self): sync_batchnorm_stats(self.model)
     def after_fit(self):
