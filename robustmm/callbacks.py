@@ -17,6 +17,7 @@ from fastai.torch_core import find_bs
 from .core import sample_modality_mask, subset_mask
 from .noise import Noise, check_levels, noise_for, UDML_LEVELS, udml_noise
 from .distributed import rank, all_reduce
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['ModalityDropout', 'FixedSubset', 'NoiseInjection', 'PhaseSchedule', 'noisy_training_cbs', 'AuxOutputs',
@@ -69,34 +70,45 @@ class NoiseInjection(Callback):
         check_levels(levels)
         self.noise, self.levels, self.modalities, self.p_clean, self.append_level, self.seed = noise, torch.as_tensor(levels, dtype=torch.float), modalities, p_clean, append_level, seed
         self.active = True  # schedules (e.g. UDML's clean phase) switch the noise off and on
-    def before_fit(self):   # one stream per process of a launch
-        self.gen = torch.Generator().manual_seed(self.seed + rank()) if self.seed is not None else None
-        self._device_gen = None
-    def noise_generator(self, device:torch.device):
-        "The generator the noise is drawn from: on the CPU the level stream itself; on a GPU one on that device (no host copy of the noise)."
-        if self.gen is None or device.type == 'cpu': return self.gen
-        if self._device_gen is None or self._device_gen.device != device:
-            self._device_gen = torch.Generator(device=device).manual_seed(self.seed + rank())
-        return self._device_gen
-    def sample_levels(self, bs:int, M:int)->torch.Tensor:
-        lv = self.levels[torch.randint(len(self.levels), (bs, M), generator=self.gen)]
-        clean = torch.rand(bs, generator=self.gen) < self.p_clean
-        lv[clean] = 0.
-        if self.modalities is not None:
-            keep = torch.zeros(M, dtype=torch.bool); keep[list(self.modalities)] = True
-            lv[:, ~keep] = 0.
-        return lv
-    def before_batch(self):
-        M = _n_modalities(self.learn); xs = list(self.xb[:M])
-        bs = find_bs(self.xb)
-        lv = self.sample_levels(bs, M) if (self.training and self.active) else torch.zeros(bs, M)
-        noisy = (lv > 0).any(0).tolist()   # the levels live on the CPU: a list, not a scalar read per modality
-        for m in range(M):
-            if noisy[m]: xs[m] = noise_for(self.noise, m)(xs[m], lv[:, m].to(xs[m].device), self.noise_generator(xs[m].device))
-        lv = lv.to(xs[0].device)
-        self.learn.noise_level = lv
-        self.learn.xb = (*xs, *self.xb[M:])
-        if self.append_level: self.learn.yb = (*self.yb, lv)
+
+# %% ../nbs/04_callbacks.ipynb #da319da3
+@patch
+def before_fit(self:NoiseInjection):   # one stream per process of a launch
+    self.gen = torch.Generator().manual_seed(self.seed + rank()) if self.seed is not None else None
+    self._device_gen = None
+
+@patch
+def noise_generator(self:NoiseInjection, device:torch.device):
+    "The generator the noise is drawn from: on the CPU the level stream itself; on a GPU one on that device (no host copy of the noise)."
+    if self.gen is None or device.type == 'cpu': return self.gen
+    if self._device_gen is None or self._device_gen.device != device:
+        self._device_gen = torch.Generator(device=device).manual_seed(self.seed + rank())
+    return self._device_gen
+
+# %% ../nbs/04_callbacks.ipynb #e4a560fb
+@patch
+def sample_levels(self:NoiseInjection, bs:int, M:int)->torch.Tensor:
+    lv = self.levels[torch.randint(len(self.levels), (bs, M), generator=self.gen)]
+    clean = torch.rand(bs, generator=self.gen) < self.p_clean
+    lv[clean] = 0.
+    if self.modalities is not None:
+        keep = torch.zeros(M, dtype=torch.bool); keep[list(self.modalities)] = True
+        lv[:, ~keep] = 0.
+    return lv
+
+# %% ../nbs/04_callbacks.ipynb #9fa6da63
+@patch
+def before_batch(self:NoiseInjection):
+    M = _n_modalities(self.learn); xs = list(self.xb[:M])
+    bs = find_bs(self.xb)
+    lv = self.sample_levels(bs, M) if (self.training and self.active) else torch.zeros(bs, M)
+    noisy = (lv > 0).any(0).tolist()   # the levels live on the CPU: a list, not a scalar read per modality
+    for m in range(M):
+        if noisy[m]: xs[m] = noise_for(self.noise, m)(xs[m], lv[:, m].to(xs[m].device), self.noise_generator(xs[m].device))
+    lv = lv.to(xs[0].device)
+    self.learn.noise_level = lv
+    self.learn.xb = (*xs, *self.xb[M:])
+    if self.append_level: self.learn.yb = (*self.yb, lv)
 
 # %% ../nbs/04_callbacks.ipynb #08b6beca
 class PhaseSchedule(Callback):

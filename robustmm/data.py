@@ -17,6 +17,7 @@ from fastai.data.core import TfmdDL, DataLoaders
 from fastai.data.load import fa_collate
 from fastai.torch_core import default_device, to_device
 from .core import check_modalities, check_labels
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['MODALITY_KINDS', 'MFEAT_VIEWS', 'MFEAT_DIMS', 'infer_kind', 'check_kind', 'MultimodalBase', 'MultimodalDataset',
@@ -137,28 +138,43 @@ class MultimodalDataset(MultimodalBase):
         self.class_names = list(class_names) if class_names is not None else None
         self.vocabs = _check_vocabs(vocabs, self.names, self.kinds)
 
-    @property
-    def tensors(self)->tuple: return (*self.xs, self.y, *self.extras)
-    @property
-    def shapes(self)->dict: return {n: tuple(x.shape[1:]) for n, x in zip(self.names, self.xs)}
-    @property
-    def task(self)->str: return 'segmentation' if self.y.ndim > 1 else 'classification'
-    @property
-    def labels(self)->torch.Tensor|None: return None if self.task == 'segmentation' else self.y
-    def __len__(self): return self.y.shape[0]
-    def __getitem__(self, i): return tuple(t[i] for t in self.tensors)
+# %% ../nbs/01_data.ipynb #bf0a370c
+@patch(as_prop=True)
+def tensors(self:MultimodalDataset)->tuple: return (*self.xs, self.y, *self.extras)
 
-    def _new(self, xs, y, extras):
-        return type(self)(xs, y, self.names, self.n_classes, extras, self.ignore_index, validate=False, kinds=self.kinds,
-                          class_names=self.class_names, vocabs=self.vocabs)
-    def subset(self, idx)->'MultimodalDataset':
-        "The samples at `idx` (indices or boolean mask)."
-        idx = torch.as_tensor(idx)
-        return self._new([x[idx] for x in self.xs], self.y[idx], [e[idx] for e in self.extras])
-    def with_extras(self, *extras)->'MultimodalDataset':
-        "A copy with `extras` as extra targets (replacing any previous ones)."
-        return type(self)(self.xs, self.y, self.names, self.n_classes, extras, self.ignore_index, validate=False, kinds=self.kinds,
-                          class_names=self.class_names, vocabs=self.vocabs)
+@patch(as_prop=True)
+def shapes(self:MultimodalDataset)->dict: return {n: tuple(x.shape[1:]) for n, x in zip(self.names, self.xs)}
+
+@patch(as_prop=True)
+def task(self:MultimodalDataset)->str: return 'segmentation' if self.y.ndim > 1 else 'classification'
+
+@patch(as_prop=True)
+def labels(self:MultimodalDataset)->torch.Tensor|None: return None if self.task == 'segmentation' else self.y
+
+@patch
+def __len__(self:MultimodalDataset): return self.y.shape[0]
+
+# %% ../nbs/01_data.ipynb #63bde53b
+@patch
+def __getitem__(self:MultimodalDataset, i): return tuple(t[i] for t in self.tensors)
+
+@patch
+def _new(self:MultimodalDataset, xs, y, extras):
+    return type(self)(xs, y, self.names, self.n_classes, extras, self.ignore_index, validate=False, kinds=self.kinds,
+                      class_names=self.class_names, vocabs=self.vocabs)
+
+@patch
+def subset(self:MultimodalDataset, idx)->'MultimodalDataset':
+    "The samples at `idx` (indices or boolean mask)."
+    idx = torch.as_tensor(idx)
+    return self._new([x[idx] for x in self.xs], self.y[idx], [e[idx] for e in self.extras])
+
+# %% ../nbs/01_data.ipynb #380e7f1f
+@patch
+def with_extras(self:MultimodalDataset, *extras)->'MultimodalDataset':
+    "A copy with `extras` as extra targets (replacing any previous ones)."
+    return type(self)(self.xs, self.y, self.names, self.n_classes, extras, self.ignore_index, validate=False, kinds=self.kinds,
+                      class_names=self.class_names, vocabs=self.vocabs)
 
 # %% ../nbs/01_data.ipynb #b5890f79
 class FileDataset(MultimodalBase):
@@ -200,36 +216,51 @@ class FileDataset(MultimodalBase):
         self.kinds = [check_kind(k, s, n) for k, s, n in zip(kinds, self._shapes.values(), self.names)]
         self.vocabs = _check_vocabs(vocabs, self.names, self.kinds)
 
-    @property
-    def task(self)->str: return 'classification' if self.label_reader is None else 'segmentation'
-    @property
-    def labels(self)->torch.Tensor|None: return self.y
-    def __len__(self): return len(self.records)
-    def _read(self, i, name, fn):
-        try: return fn(self.records[i])
-        except (OSError, ValueError) as e:   # name the sample and modality; keep the exception type (FileNotFoundError stays one)
-            raise type(e)(f"{e} (sample {i}, modality {name!r})") from e
-    def __getitem__(self, i):
-        xs = [self._read(i, n, r) for n, r in self.readers.items()]
-        y = self.y[i] if self.y is not None else self._read(i, 'label', self.label_reader)
-        if self.joint_tfm is not None: xs, y = self.joint_tfm(list(xs), y)
-        xs = [self.item_tfms[n](x) if n in self.item_tfms else x for n, x in zip(self.names, xs)]
-        return (*[torch.as_tensor(x, dtype=torch.float32) for x in xs], torch.as_tensor(y, dtype=torch.long))
+# %% ../nbs/01_data.ipynb #105bc0a9
+@patch(as_prop=True)
+def task(self:FileDataset)->str: return 'classification' if self.label_reader is None else 'segmentation'
 
-    def _copy(self, **kw):
-        new = copy.copy(self); new.__dict__.update(kw); return new
-    def subset(self, idx)->'FileDataset':
-        "The samples at `idx` (indices or boolean mask), with the same readers and transforms."
-        idx = np.asarray(idx)
-        if idx.dtype == bool: idx = np.flatnonzero(idx)
-        return self._copy(records=[self.records[i] for i in idx], y=None if self.y is None else self.y[torch.as_tensor(idx, dtype=torch.long)])
-    def with_tfms(self, item_tfms:dict|None=None, joint_tfm=None)->'FileDataset':
-        "A copy with other transforms (e.g. the evaluation ones for a validation split); shapes must not change."
-        new = self._copy(item_tfms=dict(item_tfms or {}), joint_tfm=joint_tfm)
-        if len(new):
-            got = {n: tuple(x.shape) for n, x in zip(self.names, new[0][:len(self.names)])}
-            if got != self._shapes: raise ValueError(f"the new transforms change the per-sample shapes: {got} vs {self._shapes}")
-        return new
+@patch(as_prop=True)
+def labels(self:FileDataset)->torch.Tensor|None: return self.y
+
+@patch
+def __len__(self:FileDataset): return len(self.records)
+
+@patch
+def _read(self:FileDataset, i, name, fn):
+    try: return fn(self.records[i])
+    except (OSError, ValueError) as e:   # name the sample and modality; keep the exception type (FileNotFoundError stays one)
+        raise type(e)(f"{e} (sample {i}, modality {name!r})") from e
+
+# %% ../nbs/01_data.ipynb #46d0eaa6
+@patch
+def __getitem__(self:FileDataset, i):
+    xs = [self._read(i, n, r) for n, r in self.readers.items()]
+    y = self.y[i] if self.y is not None else self._read(i, 'label', self.label_reader)
+    if self.joint_tfm is not None: xs, y = self.joint_tfm(list(xs), y)
+    xs = [self.item_tfms[n](x) if n in self.item_tfms else x for n, x in zip(self.names, xs)]
+    return (*[torch.as_tensor(x, dtype=torch.float32) for x in xs], torch.as_tensor(y, dtype=torch.long))
+
+@patch
+def _copy(self:FileDataset, **kw):
+    new = copy.copy(self); new.__dict__.update(kw); return new
+
+# %% ../nbs/01_data.ipynb #b262ea97
+@patch
+def subset(self:FileDataset, idx)->'FileDataset':
+    "The samples at `idx` (indices or boolean mask), with the same readers and transforms."
+    idx = np.asarray(idx)
+    if idx.dtype == bool: idx = np.flatnonzero(idx)
+    return self._copy(records=[self.records[i] for i in idx], y=None if self.y is None else self.y[torch.as_tensor(idx, dtype=torch.long)])
+
+@patch
+def with_tfms(self:FileDataset, item_tfms:dict|None=None, joint_tfm=None)->'FileDataset':
+    "A copy with other transforms (e.g. the evaluation ones for a validation split); shapes must not change."
+    new = self._copy(item_tfms=dict(item_tfms or {}), joint_tfm=joint_tfm)
+    if len(new):
+        got = {n: tuple(x.shape) for n, x in zip(self.names, new[0][:len(self.names)])}
+        if got != self._shapes: raise ValueError(f"the new transforms change the per-sample shapes: {got} vs {self._shapes}")
+    return new
 
 # %% ../nbs/01_data.ipynb #4175321e
 class WrappedDataset(MultimodalBase):
@@ -303,114 +334,143 @@ class MultimodalDL(TfmdDL):
         if persistent_workers is None: persistent_workers = num_workers > 0
         super().__init__(dataset, num_workers=num_workers, persistent_workers=persistent_workers, pin_memory=pin_memory, device=device, **kwargs)
 
-    @property
-    def in_memory(self)->bool: return isinstance(self.dataset, MultimodalDataset)
-    def create_batches(self, samps):
-        idx = torch.as_tensor(list(samps), dtype=torch.long)
-        tensors = self.dataset.tensors
-        for chunk in idx.split(self.bs):
-            if self.drop_last and len(chunk) < self.bs: break
-            yield tuple(t[chunk] for t in tensors)
+# %% ../nbs/01_data.ipynb #6ddafd0c
+@patch(as_prop=True)
+def in_memory(self:MultimodalDL)->bool: return isinstance(self.dataset, MultimodalDataset)
 
-    def _chunks(self, idxs):
-        chunks = [idxs[i:i+self.bs] for i in range(0, len(idxs), self.bs)]
-        if self.drop_last and chunks and len(chunks[-1]) < self.bs: chunks.pop()
-        return chunks
-    def _file_batches(self, idxs):
-        chunks = self._chunks(list(idxs))
-        if self.fake_l.num_workers == 0:
-            for c in chunks: yield fa_collate([self.dataset[i] for i in c])
-            return
-        if getattr(self, '_loader', None) is None:
-            gen = torch.Generator().manual_seed(hash(self.rng.getstate()[1]) % 2**31)   # worker seeds follow the DataLoaders' seed without drawing from it (a tuple of ints hashes the same in every process)
-            self._loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=_EpochBatches(), num_workers=self.fake_l.num_workers,
-                collate_fn=fa_collate, pin_memory=self.pin_memory, persistent_workers=self.fake_l.persistent_workers,
-                worker_init_fn=_worker_init, generator=gen)
-            self._stop = weakref.finalize(self, _stop_workers, self._loader)   # when this DataLoader goes, or at exit
-        self._loader.batch_sampler.batches = chunks
-        for b in self._loader: yield tuple(b)   # pinned batches come back as lists
+@patch
+def create_batches(self:MultimodalDL, samps):
+    idx = torch.as_tensor(list(samps), dtype=torch.long)
+    tensors = self.dataset.tensors
+    for chunk in idx.split(self.bs):
+        if self.drop_last and len(chunk) < self.bs: break
+        yield tuple(t[chunk] for t in tensors)
 
-    def __iter__(self):
-        self.randomize(); self.before_iter()    # as fastai's DataLoader.__iter__, minus the torch DataLoader around in-memory data
-        idxs = self.get_idxs()
-        if self.in_memory:
-            torch.empty((), dtype=torch.int64).random_()   # the torch loader draws a base seed here: keep the global RNG stream, and so every seeded result, unchanged
-            batches = self.create_batches(idxs)
-        else: batches = self._file_batches(idxs)
-        nb = self.pin_memory and self.device is not None and self.device.type == 'cuda'
-        for b in batches:
-            if self.device is not None: b = to_device(b, self.device, non_blocking=nb)
-            yield self.after_batch(b)
-        self.after_iter()
+@patch
+def _chunks(self:MultimodalDL, idxs):
+    chunks = [idxs[i:i+self.bs] for i in range(0, len(idxs), self.bs)]
+    if self.drop_last and chunks and len(chunks[-1]) < self.bs: chunks.pop()
+    return chunks
 
-    def new(self, dataset=None, cls=None, **kwargs):
-        kwargs.setdefault('persistent_workers', self.fake_l.persistent_workers)
-        return super().new(dataset, cls, **kwargs)
-    def close(self):
-        "Stop the worker processes now (they are restarted by the next pass)."
-        if getattr(self, '_loader', None) is not None: self._stop(); self._loader = None
-    def __getstate__(self):   # worker processes are not part of a saved DataLoader
-        d = dict(self.__dict__); d.pop('_loader', None); d.pop('_stop', None); return d
+# %% ../nbs/01_data.ipynb #0dfea1f9
+@patch
+def _file_batches(self:MultimodalDL, idxs):
+    chunks = self._chunks(list(idxs))
+    if self.fake_l.num_workers == 0:
+        for c in chunks: yield fa_collate([self.dataset[i] for i in c])
+        return
+    if getattr(self, '_loader', None) is None:
+        gen = torch.Generator().manual_seed(hash(self.rng.getstate()[1]) % 2**31)   # worker seeds follow the DataLoaders' seed without drawing from it (a tuple of ints hashes the same in every process)
+        self._loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=_EpochBatches(), num_workers=self.fake_l.num_workers,
+            collate_fn=fa_collate, pin_memory=self.pin_memory, persistent_workers=self.fake_l.persistent_workers,
+            worker_init_fn=_worker_init, generator=gen)
+        self._stop = weakref.finalize(self, _stop_workers, self._loader)   # when this DataLoader goes, or at exit
+    self._loader.batch_sampler.batches = chunks
+    for b in self._loader: yield tuple(b)   # pinned batches come back as lists
 
-    def show_batch(self, b=None, max_n:int=4, **kwargs):
-        "Draw the modalities of `max_n` samples side by side."
-        if b is None: b = self.one_batch()
-        return show_multimodal(b, self.dataset.names, max_n=max_n, n_classes=self.dataset.n_classes,
-                               class_names=getattr(self.dataset, 'class_names', None), **kwargs)
+# %% ../nbs/01_data.ipynb #9d9d8a91
+@patch
+def __iter__(self:MultimodalDL):
+    self.randomize(); self.before_iter()    # as fastai's DataLoader.__iter__, minus the torch DataLoader around in-memory data
+    idxs = self.get_idxs()
+    if self.in_memory:
+        torch.empty((), dtype=torch.int64).random_()   # the torch loader draws a base seed here: keep the global RNG stream, and so every seeded result, unchanged
+        batches = self.create_batches(idxs)
+    else: batches = self._file_batches(idxs)
+    nb = self.pin_memory and self.device is not None and self.device.type == 'cuda'
+    for b in batches:
+        if self.device is not None: b = to_device(b, self.device, non_blocking=nb)
+        yield self.after_batch(b)
+    self.after_iter()
+
+# %% ../nbs/01_data.ipynb #f4c736f7
+@patch
+def new(self:MultimodalDL, dataset=None, cls=None, **kwargs):
+    kwargs.setdefault('persistent_workers', self.fake_l.persistent_workers)
+    return super(MultimodalDL, self).new(dataset, cls, **kwargs)
+
+@patch
+def close(self:MultimodalDL):
+    "Stop the worker processes now (they are restarted by the next pass)."
+    if getattr(self, '_loader', None) is not None: self._stop(); self._loader = None
+
+@patch
+def __getstate__(self:MultimodalDL):   # worker processes are not part of a saved DataLoader
+    d = dict(self.__dict__); d.pop('_loader', None); d.pop('_stop', None); return d
+
+# %% ../nbs/01_data.ipynb #7fbb7e88
+@patch
+def show_batch(self:MultimodalDL, b=None, max_n:int=4, **kwargs):
+    "Draw the modalities of `max_n` samples side by side."
+    if b is None: b = self.one_batch()
+    return show_multimodal(b, self.dataset.names, max_n=max_n, n_classes=self.dataset.n_classes,
+                           class_names=getattr(self.dataset, 'class_names', None), **kwargs)
 
 # %% ../nbs/01_data.ipynb #cd811b0f
 class MultimodalDataLoaders(DataLoaders):
     "Train/valid `MultimodalDL`s with the modality names at hand."
-    @classmethod
-    def from_dsets(cls, train_ds:MultimodalBase, valid_ds:MultimodalBase,
-                   bs:int=64, # Batch size
-                   val_bs:int|None=None, # Validation batch size (default 2*bs)
-                   shuffle:bool=True, # Shuffle the training set
-                   drop_last:bool=True, # Drop the last incomplete training batch (keeps BatchNorm happy)
-                   device=None, # Default: `default_device()`
-                   seed:int|None=None, # Seed for the shuffling order (and the workers' random streams)
-                   num_workers:int=0, # Worker processes decoding file-backed data (in-memory data is sliced in the main process)
-                   persistent_workers:bool|None=None, # Keep the workers between epochs (default: True when there are workers)
-                   pin_memory:bool|None=None, # Page-locked batches for fast host-to-GPU copies (default: on for CUDA with workers)
-                   path='.'):
-        if not isinstance(train_ds, MultimodalBase):
-            raise TypeError(f"the training dataset must be a MultimodalBase (MultimodalDataset, FileDataset...), got {type(train_ds).__name__}")
-        train_ds.check_matches(valid_ds, 'valid')
-        if not isinstance(bs, int) or bs < 1: raise ValueError(f"bs must be a positive integer, got {bs!r}")
-        if len(train_ds) < bs and drop_last: raise ValueError(f"the training set has {len(train_ds)} samples, fewer than one batch of {bs}")
-        device = default_device() if device is None else device
-        kw = dict(num_workers=num_workers, persistent_workers=persistent_workers, pin_memory=pin_memory, device=device)
-        trn = MultimodalDL(train_ds, bs=bs, shuffle=shuffle, drop_last=drop_last, **kw)
-        val = MultimodalDL(valid_ds, bs=val_bs or 2*bs, shuffle=False, drop_last=False, **kw)
-        dls = cls(trn, val, path=path, device=device)
-        if seed is not None: dls.seed(seed)
-        return dls
 
-    @classmethod
-    def from_arrays(cls, train_xs, train_y, valid_xs, valid_y, names=None, n_classes=None, **kwargs):
-        "DataLoaders from per-modality arrays/tensors for the training and validation sets."
-        tr = MultimodalDataset(train_xs, train_y, names, n_classes)
-        va = MultimodalDataset(valid_xs, valid_y, names, tr.n_classes if n_classes is None else n_classes)
-        return cls.from_dsets(tr, va, **kwargs)
+# %% ../nbs/01_data.ipynb #7cae2f70
+@patch(cls_method=True)
+def from_dsets(cls:MultimodalDataLoaders, train_ds:MultimodalBase, valid_ds:MultimodalBase,
+               bs:int=64, # Batch size
+               val_bs:int|None=None, # Validation batch size (default 2*bs)
+               shuffle:bool=True, # Shuffle the training set
+               drop_last:bool=True, # Drop the last incomplete training batch (keeps BatchNorm happy)
+               device=None, # Default: `default_device()`
+               seed:int|None=None, # Seed for the shuffling order (and the workers' random streams)
+               num_workers:int=0, # Worker processes decoding file-backed data (in-memory data is sliced in the main process)
+               persistent_workers:bool|None=None, # Keep the workers between epochs (default: True when there are workers)
+               pin_memory:bool|None=None, # Page-locked batches for fast host-to-GPU copies (default: on for CUDA with workers)
+               path='.'):
+    if not isinstance(train_ds, MultimodalBase):
+        raise TypeError(f"the training dataset must be a MultimodalBase (MultimodalDataset, FileDataset...), got {type(train_ds).__name__}")
+    train_ds.check_matches(valid_ds, 'valid')
+    if not isinstance(bs, int) or bs < 1: raise ValueError(f"bs must be a positive integer, got {bs!r}")
+    if len(train_ds) < bs and drop_last: raise ValueError(f"the training set has {len(train_ds)} samples, fewer than one batch of {bs}")
+    device = default_device() if device is None else device
+    kw = dict(num_workers=num_workers, persistent_workers=persistent_workers, pin_memory=pin_memory, device=device)
+    trn = MultimodalDL(train_ds, bs=bs, shuffle=shuffle, drop_last=drop_last, **kw)
+    val = MultimodalDL(valid_ds, bs=val_bs or 2*bs, shuffle=False, drop_last=False, **kw)
+    dls = cls(trn, val, path=path, device=device)
+    if seed is not None: dls.seed(seed)
+    return dls
 
-    def seed(self, seed:int):
-        "Make the shuffling order (and the workers' random streams, restarted from this seed) reproducible."
-        for i, dl in enumerate(self.loaders):
-            dl.rng = random.Random(seed + i)
-            if isinstance(dl, MultimodalDL): dl.close()   # persistent workers would carry their random state over from the last run
-        return self
-    @property
-    def names(self)->list[str]: return self.train_ds.names
-    @property
-    def kinds(self)->list[str]: return self.train_ds.kinds
-    @property
-    def n_modalities(self)->int: return len(self.train_ds.names)
-    @property
-    def n_classes(self)->int: return self.train_ds.n_classes
-    def test_dl(self, ds:MultimodalBase, bs:int|None=None)->MultimodalDL:
-        "A validation-style DataLoader over another split of the same data (e.g. the test split)."
-        self.train_ds.check_matches(ds, 'test')
-        return self.valid.new(ds, bs=bs or self.valid.bs, shuffle=False, drop_last=False)
+# %% ../nbs/01_data.ipynb #a297f711
+@patch(cls_method=True)
+def from_arrays(cls:MultimodalDataLoaders, train_xs, train_y, valid_xs, valid_y, names=None, n_classes=None, **kwargs):
+    "DataLoaders from per-modality arrays/tensors for the training and validation sets."
+    tr = MultimodalDataset(train_xs, train_y, names, n_classes)
+    va = MultimodalDataset(valid_xs, valid_y, names, tr.n_classes if n_classes is None else n_classes)
+    return cls.from_dsets(tr, va, **kwargs)
+
+@patch
+def seed(self:MultimodalDataLoaders, seed:int):
+    "Make the shuffling order (and the workers' random streams, restarted from this seed) reproducible."
+    for i, dl in enumerate(self.loaders):
+        dl.rng = random.Random(seed + i)
+        if isinstance(dl, MultimodalDL): dl.close()   # persistent workers would carry their random state over from the last run
+    return self
+
+# %% ../nbs/01_data.ipynb #2b49cbb9
+@patch(as_prop=True)
+def names(self:MultimodalDataLoaders)->list[str]: return self.train_ds.names
+
+@patch(as_prop=True)
+def kinds(self:MultimodalDataLoaders)->list[str]: return self.train_ds.kinds
+
+@patch(as_prop=True)
+def n_modalities(self:MultimodalDataLoaders)->int: return len(self.train_ds.names)
+
+@patch(as_prop=True)
+def n_classes(self:MultimodalDataLoaders)->int: return self.train_ds.n_classes
+
+# %% ../nbs/01_data.ipynb #ab61c90e
+@patch
+def test_dl(self:MultimodalDataLoaders, ds:MultimodalBase, bs:int|None=None)->MultimodalDL:
+    "A validation-style DataLoader over another split of the same data (e.g. the test split)."
+    self.train_ds.check_matches(ds, 'test')
+    return self.valid.new(ds, bs=bs or self.valid.bs, shuffle=False, drop_last=False)
 
 # %% ../nbs/01_data.ipynb #8a2127e4
 def _show_one(ax, t:torch.Tensor, n_classes=None, is_label=False):

@@ -13,6 +13,7 @@ from torch.nn.parallel import DistributedDataParallel
 import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.callback.core import Callback
 from .data import MultimodalDL
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['launched_processes', 'is_distributed', 'world_size', 'rank', 'is_main_process', 'init_distributed',
@@ -226,33 +227,56 @@ class DistributedTraining(Callback):
                  find_unused_parameters:bool=False, # DDP's search for parameters a step skips (models skipping modules)
                 ):
         self.find_unused_parameters = find_unused_parameters
-    def before_fit(self):
-        self.ddp, self.shards = None, {}
-    def before_train(self):
-        if not is_distributed(): return
-        if self.ddp is None:
-            dev = self.model_device
-            self.ddp = DistributedDataParallel(self.model, device_ids=[dev.index] if dev.type == 'cuda' else None,
-                                               find_unused_parameters=self.find_unused_parameters, **_NO_BUFFER_SYNC)
-            base = int(torch.randint(2**31, ()))   # the same in every process (same seed), then one stream per process
-            torch.manual_seed(base + rank())
-        dl = self.learn.dl
-        if isinstance(dl, MultimodalDL) and not isinstance(dl, ShardedDL):
-            if id(dl) not in self.shards: self.shards[id(dl)] = (dl, shard_dl(dl, rank(), world_size()))
-            self.learn.dl = self.shards[id(dl)][1]
-    @property
-    def model_device(self)->torch.device: return next(self.model.parameters()).device
-    def before_batch(self):
-        if self.training and self.ddp is not None: self.learn.model = self.ddp
-    def after_pred(self): self._unwrap()
-    def after_loss(self):
-        if self.training and self.ddp is not None:
-            self.learn.loss_grad = link_outputs(self.learn.loss_grad, getattr(self.learn, 'aux', {}))
-    def after_batch(self): self._unwrap()
-    def before_validate(self): sync_batchnorm_stats(self.model)
-    def after_fit(self):
-        self._unwrap(); sync_batchnorm_stats(self.model)
-        for dl, s in self.shards.values(): dl.rng = s.rng   # the next fit continues the one-process shuffling stream
-        self.ddp, self.shards = None, {}
-    def _unwrap(self):
-        if isinstance(self.learn.model, DistributedDataParallel): self.learn.model = self.learn.model.module
+
+# %% ../nbs/03b_distributed.ipynb #b1715ba2
+@patch
+def before_fit(self:DistributedTraining):
+    self.ddp, self.shards = None, {}
+
+# %% ../nbs/03b_distributed.ipynb #f00e8cc1
+@patch
+def before_train(self:DistributedTraining):
+    if not is_distributed(): return
+    if self.ddp is None:
+        dev = self.model_device
+        self.ddp = DistributedDataParallel(self.model, device_ids=[dev.index] if dev.type == 'cuda' else None,
+                                           find_unused_parameters=self.find_unused_parameters, **_NO_BUFFER_SYNC)
+        base = int(torch.randint(2**31, ()))   # the same in every process (same seed), then one stream per process
+        torch.manual_seed(base + rank())
+    dl = self.learn.dl
+    if isinstance(dl, MultimodalDL) and not isinstance(dl, ShardedDL):
+        if id(dl) not in self.shards: self.shards[id(dl)] = (dl, shard_dl(dl, rank(), world_size()))
+        self.learn.dl = self.shards[id(dl)][1]
+
+@patch(as_prop=True)
+def model_device(self:DistributedTraining)->torch.device: return next(self.model.parameters()).device
+
+# %% ../nbs/03b_distributed.ipynb #eff0defd
+@patch
+def before_batch(self:DistributedTraining):
+    if self.training and self.ddp is not None: self.learn.model = self.ddp
+
+@patch
+def after_pred(self:DistributedTraining): self._unwrap()
+
+@patch
+def after_loss(self:DistributedTraining):
+    if self.training and self.ddp is not None:
+        self.learn.loss_grad = link_outputs(self.learn.loss_grad, getattr(self.learn, 'aux', {}))
+
+@patch
+def after_batch(self:DistributedTraining): self._unwrap()
+
+# %% ../nbs/03b_distributed.ipynb #b28b1ec3
+@patch
+def before_validate(self:DistributedTraining): sync_batchnorm_stats(self.model)
+
+@patch
+def after_fit(self:DistributedTraining):
+    self._unwrap(); sync_batchnorm_stats(self.model)
+    for dl, s in self.shards.values(): dl.rng = s.rng   # the next fit continues the one-process shuffling stream
+    self.ddp, self.shards = None, {}
+
+@patch
+def _unwrap(self:DistributedTraining):
+    if isinstance(self.learn.model, DistributedDataParallel): self.learn.model = self.learn.model.module
