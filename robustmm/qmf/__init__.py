@@ -6,8 +6,8 @@ Docs: https://robustmm.github.io/robustmm/qmf.html"""
 # modules so that `from robustmm.qmf import *` gives the whole method.
 from .parts import *
 from .method import *
-from .parts import RANK_MARGINS
+from .parts import RANK_MARGINS, plot_rank_pairs
 from .method import IndexedDataset
 from . import parts as _parts, method as _method
 
-__all__ = _parts.__all__ + _method.__all__ + ['RANK_MARGINS', 'IndexedDataset']
+__all__ = _parts.__all__ + _method.__all__ + ['RANK_MARGINS', 'plot_rank_pairs', 'IndexedDataset']

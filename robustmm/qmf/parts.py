@@ -12,6 +12,7 @@ from fastcore.basics import patch
 from ..core import split_inputs, apply_mask
 from ..models import MultimodalNet
 from ..distributed import is_distributed, all_reduce
+import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['energy_weight', 'QualityFusion', 'unimodal_ce', 'History', 'rank_pairs', 'ranking_loss', 'QMFNet']
@@ -106,6 +107,24 @@ def ranking_loss(w:torch.Tensor, # Weights `(B, M)`
     r = (g*(w - w.roll(-1, 0)) + (delta if margin == 'crl' else -delta)).clamp_min(0)
     if mask is not None: r = r*(mask & mask.roll(-1, 0)).to(r.dtype)
     return r.mean(0)
+
+# %% ../../nbs/55_qmf.parts.ipynb #07e55878
+def plot_rank_pairs(w:torch.Tensor, h:torch.Tensor, names:Sequence[str]|None=None, axs=None):
+    "Draw each pair `(i, i+1)` of a batch at `(Delta, g (w_i - w_j))`, per modality, with both hinges' lines."
+    g, delta = rank_pairs(h); gap = (g*(w - w.roll(-1, 0))).detach()
+    M = w.shape[1]; names = names or [f'm{m}' for m in range(M)]
+    if axs is None: axs = plt.subplots(1, M, figsize=(5*M, 3.4), sharey=True, squeeze=False)[1][0]
+    for m, ax in enumerate(axs):
+        on = gap[:, m] > delta[:, m]
+        ax.scatter(delta[~on, m], gap[~on, m], s=12, label='hinge inactive (code)')
+        ax.scatter(delta[on, m], gap[on, m], s=12, color='tab:red', label='hinge active (code)')
+        d = torch.linspace(0, 1, 2); ax.plot(d, d, 'k-', lw=.8, label='$y=\\Delta$ (code)')
+        ax.plot(d, -d, 'k--', lw=.8, label='$y=-\\Delta$ (CRL)')
+        r = [ranking_loss(w, h, mg)[m] for mg in RANK_MARGINS]
+        ax.set_title(f'{names[m]}: R = {r[0]:.4f} (code), {r[1]:.4f} (CRL)', fontsize=9)
+        ax.set_xlabel('$\\Delta_{ij}$ (normalised history gap)')
+    axs[0].set_ylabel('$g_{ij}(w_i - w_j)$'); axs[0].legend(fontsize=7)
+    return axs
 
 # %% ../../nbs/55_qmf.parts.ipynb #1edfe08d
 class QMFNet(MultimodalNet):
