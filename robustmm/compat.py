@@ -11,5 +11,5 @@ __all__ = []
 import warnings
 
 with warnings.catch_warnings():
-    warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
+    warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated')
     import fastai.torch_basics  # noqa: F401  (fastai.layers, where the scripting happens)
