@@ -1,4 +1,4 @@
-"""The common-subspace model shared by the missing-modality methods: one network for every combination of available modalities, with a point or a Gaussian embedding of each combination, trained with uniform modality dropout.
+"""The shared network of the missing-modality methods: one for every combination, a point or Gaussian embedding.
 
 Docs: https://robustmm.github.io/robustmm/combination.html.md"""
 
@@ -7,15 +7,16 @@ Docs: https://robustmm.github.io/robustmm/combination.html.md"""
 # %% ../nbs/06b_combination.ipynb #624ee341
 from __future__ import annotations
 from typing import Sequence
-import torch, torch.nn as nn, torch.nn.functional as F
+import torch, torch.nn as nn
 import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.torch_core import set_seed
 from fastcore.foundation import L
+from fastcore.basics import patch
 from .core import split_inputs, apply_mask
 from .models import MultimodalNet, ConcatFusion, SegHead, modality_encoders, LevelFusion, stacked_subset_outputs
 from .selection import CombinationState
 from .probabilistic import ProbEmbedding, gaussian_kl
-from .callbacks import LossTerm, ModalityDropout
+from .callbacks import LossTerm
 from .learner import mm_learner, task_of
 
 # %% auto #0
@@ -27,18 +28,19 @@ class PointEmbedding(nn.Module):
     def __init__(self, in_dim:int, out_dim:int|None=None, conv:bool=False):
         super().__init__()
         out_dim = out_dim or in_dim
-        self.net = nn.Sequential(nn.Conv2d(in_dim, out_dim, 1), nn.BatchNorm2d(out_dim)) if conv else nn.Sequential(nn.Linear(in_dim, out_dim), nn.BatchNorm1d(out_dim))
+        self.net = nn.Sequential(nn.Conv2d(in_dim, out_dim, 1), nn.BatchNorm2d(out_dim)) if conv else \
+                   nn.Sequential(nn.Linear(in_dim, out_dim), nn.BatchNorm1d(out_dim))
     def forward(self, f): z = self.net(f); return z, z, None
 
 # %% ../nbs/06b_combination.ipynb #43780050
 class CombinationNet(MultimodalNet):
-    "Encoders -> masked concatenation (or fusion at every encoder level) -> one embedding of the combination (probabilistic or point) -> head."
+    "Encoders -> masked concatenation (or fusion at every encoder level) -> one embedding of the combination -> head."
     def __init__(self, encoders:Sequence[nn.Module], n_classes:int, names=None,
                  probabilistic:bool=True, # DMRNet's Gaussian embedding (False: the common-subspace point embedding)
                  emb_dim:int|None=None, # Embedding size (default: the fused feature size)
                  task:str='classification',
                  aux_head:bool=False, # A second head for the hard-combination loss (the code's segmentation variant)
-                 levels:bool=False): # Fuse after every encoder stage (`LevelFusion`, the segmentation code) instead of once after the encoders
+                 levels:bool=False): # Fuse after every encoder stage (`LevelFusion`, the segmentation code), not once
         seg = task == 'segmentation'
         lf = LevelFusion(encoders) if levels else None
         d = lf.out_dim if levels else sum(e.out_dim for e in encoders); emb_dim = emb_dim or d
@@ -48,57 +50,89 @@ class CombinationNet(MultimodalNet):
         self.embedding = (ProbEmbedding if probabilistic else PointEmbedding)(d, emb_dim, conv=seg)
         self.probabilistic, self.task = probabilistic, task
         self.hard_state = CombinationState(len(encoders))   # DMRNet's hard combinations, saved with the model
-    @property
-    def fuses_while_encoding(self)->bool: return self.levels is not None
-    def fused(self, xs, mask=None):
-        "The fused representation of the combination `mask`, from the inputs."
-        if self.levels is not None: return self.levels(self.encoders, xs, mask, self.missing)[0]
-        return self.fusion(apply_mask(self.encode(*xs), mask, self.missing), mask)
-    def embed_inputs(self, xs, mask=None):
-        "`(z, mu, sigma)` of the combination given by `mask`, from the inputs."
-        return self.embedding(self.fused(xs, mask))
-    def embed(self, feats, mask=None):
-        "`(z, mu, sigma)` of the combination given by `mask`, from encoded features (fusion after the encoders only)."
-        if self.levels is not None: raise TypeError("a model that fuses at every encoder level embeds from its inputs: use `embed_inputs`")
-        return self.embedding(self.fusion(apply_mask(feats, mask, self.missing), mask))
-    def fuse(self, feats, mask=None): return self.embed(feats, mask)[0]
-    def affine_head(self):
-        "`(W, b)` when, in eval mode on vectors, embedding + head is one affine map of the concatenated features (else None)."
-        if self.training or self.levels is not None or self.missing is not None or not isinstance(self.head, nn.Linear): return None
-        emb = self.embedding
-        if getattr(emb, 'sample_in_eval', False): return None
-        lin, bn = (emb.mu_head if isinstance(emb, ProbEmbedding) else emb.net)[:2]   # the mean branch is what eval uses
-        if not isinstance(lin, nn.Linear) or not isinstance(bn, nn.BatchNorm1d) or bn.running_mean is None: return None
-        g = (bn.weight if bn.affine else torch.ones_like(bn.running_var))/torch.sqrt(bn.running_var + bn.eps)
-        shift = (lin.bias if lin.bias is not None else 0) - bn.running_mean
-        a = g*shift + (bn.bias if bn.affine else 0)
-        return self.head.weight @ (g[:, None]*lin.weight), self.head.weight @ a + self.head.bias
-    def predict_subsets(self, feats, masks:torch.Tensor, max_rows:int=16384)->torch.Tensor:
-        "`(S, B, K)` for every row of `masks`: with an affine embedding + head, a sum of per-modality partial products (no pass per subset)."
-        ab = self.affine_head() if feats[0].ndim == 2 else None
-        if ab is None: return stacked_subset_outputs(self, feats, masks, max_rows)
-        W, b = ab
-        parts = torch.stack([f @ w.T for f, w in zip(feats, W.split([f.shape[1] for f in feats], 1))])   # (M, B, K)
-        return torch.einsum('sm,mbk->sbk', masks.to(parts.dtype), parts) + b
-    def forward(self, *inputs):
-        xs, mask = split_inputs(inputs, self.n_modalities, self.names)
-        z, mu, sigma = self.embed_inputs(xs, mask)
-        out = self.head(z)
-        if not self.training: return out
-        aux = {'z': z, 'feature': z, 'mu': mu, 'sigma': sigma, 'mask': mask}
-        if self.aux_head is not None: aux['aux_logits'] = self.aux_head(z)   # in the forward pass: DDP sees every parameter a loss uses
-        return out, aux
-    def features(self, *inputs):
-        "`(logits, feature)` from the combination's mean embedding (what a teacher hands to distillation)."
-        xs, mask = split_inputs(inputs, self.n_modalities, self.names)
-        _, mu, _ = self.embed_inputs(xs, mask)
-        return self.head(mu), mu
+
+# %% ../nbs/06b_combination.ipynb #4f95a246
+@patch(as_prop=True)
+def fuses_while_encoding(self:CombinationNet)->bool:
+    "Whether the encoders read the presence mask (fusion at every encoder level)."
+    return self.levels is not None
+
+@patch
+def fused(self:CombinationNet, xs, mask=None):
+    "The fused representation of the combination `mask`, from the inputs."
+    if self.levels is not None: return self.levels(self.encoders, xs, mask, self.missing)[0]
+    return self.fusion(apply_mask(self.encode(*xs), mask, self.missing), mask)
+
+# %% ../nbs/06b_combination.ipynb #6a7a32fe
+@patch
+def embed_inputs(self:CombinationNet, xs, mask=None):
+    "`(z, mu, sigma)` of the combination given by `mask`, from the inputs."
+    return self.embedding(self.fused(xs, mask))
+
+# %% ../nbs/06b_combination.ipynb #68c5400c
+@patch
+def embed(self:CombinationNet, feats, mask=None):
+    "`(z, mu, sigma)` of the combination given by `mask`, from encoded features (fusion after the encoders only)."
+    if self.levels is not None:
+        raise TypeError("a model that fuses at every encoder level embeds from its inputs: use `embed_inputs`")
+    return self.embedding(self.fusion(apply_mask(feats, mask, self.missing), mask))
+
+@patch
+def fuse(self:CombinationNet, feats, mask=None):
+    "The contract's fusion: the combination's embedding `z` (the mean in eval mode)."
+    return self.embed(feats, mask)[0]
+
+# %% ../nbs/06b_combination.ipynb #0b740e28
+@patch
+def affine_head(self:CombinationNet):
+    "`(W, b)` when, in eval mode on vectors, embedding + head is one affine map of the concatenated features (or None)."
+    if self.training or self.levels is not None or self.missing is not None: return None
+    if not isinstance(self.head, nn.Linear): return None
+    emb = self.embedding
+    if getattr(emb, 'sample_in_eval', False): return None
+    lin, bn = (emb.mu_head if isinstance(emb, ProbEmbedding) else emb.net)[:2]   # the mean branch is what eval uses
+    if not isinstance(lin, nn.Linear) or not isinstance(bn, nn.BatchNorm1d) or bn.running_mean is None: return None
+    g = (bn.weight if bn.affine else torch.ones_like(bn.running_var))/torch.sqrt(bn.running_var + bn.eps)
+    shift = (lin.bias if lin.bias is not None else 0) - bn.running_mean
+    a = g*shift + (bn.bias if bn.affine else 0)
+    return self.head.weight @ (g[:, None]*lin.weight), self.head.weight @ a + self.head.bias
+
+# %% ../nbs/06b_combination.ipynb #be560e96
+@patch
+def predict_subsets(self:CombinationNet, feats, masks:torch.Tensor, max_rows:int=16384)->torch.Tensor:
+    "`(S, B, K)` for every row of `masks`: with an affine embedding + head, a sum of per-modality partial products."
+    ab = self.affine_head() if feats[0].ndim == 2 else None
+    if ab is None: return stacked_subset_outputs(self, feats, masks, max_rows)
+    W, b = ab
+    parts = torch.stack([f @ w.T for f, w in zip(feats, W.split([f.shape[1] for f in feats], 1))])   # (M, B, K)
+    return torch.einsum('sm,mbk->sbk', masks.to(parts.dtype), parts) + b
+
+# %% ../nbs/06b_combination.ipynb #23c96ccf
+@patch
+def forward(self:CombinationNet, *inputs):
+    "`model(x_1, ..., x_M[, mask])`: logits; in training also `{z, feature, mu, sigma, mask[, aux_logits]}`."
+    xs, mask = split_inputs(inputs, self.n_modalities, self.names)
+    z, mu, sigma = self.embed_inputs(xs, mask)
+    out = self.head(z)
+    if not self.training: return out
+    aux = {'z': z, 'feature': z, 'mu': mu, 'sigma': sigma, 'mask': mask}
+    if self.aux_head is not None: aux['aux_logits'] = self.aux_head(z)   # here, so DDP sees every parameter a loss uses
+    return out, aux
+
+# %% ../nbs/06b_combination.ipynb #e457c4dd
+@patch
+def features(self:CombinationNet, *inputs):
+    "`(logits, feature)` from the combination's mean embedding (what a teacher hands to distillation)."
+    xs, mask = split_inputs(inputs, self.n_modalities, self.names)
+    _, mu, _ = self.embed_inputs(xs, mask)
+    return self.head(mu), mu
 
 # %% ../nbs/06b_combination.ipynb #ef74391c
 class EmbeddingKL(LossTerm):
-    "KL(N(mu, sigma^2) || N(0, I)) of the combination embedding, summed over its elements (or averaged), mean over the batch."
+    "KL(N(mu, sigma^2) || N(0, I)) of the combination embedding, summed (or averaged) over the elements, batch mean."
     name = 'kl'
-    def __init__(self, weight:float=1e-3, reduce:str='sum', **kwargs): super().__init__(weight, **kwargs); self.reduce = reduce
+    def __init__(self, weight:float=1e-3, reduce:str='sum', **kwargs):
+        super().__init__(weight, **kwargs); self.reduce = reduce
     def term(self):
         aux = getattr(self.learn, 'aux', {})
         if aux.get('sigma') is None: return None
@@ -107,12 +141,12 @@ class EmbeddingKL(LossTerm):
 # %% ../nbs/06b_combination.ipynb #ab1bb205
 def combination_learner(dls, probabilistic:bool=True, encoder:str='auto', feat_dim:int=64, emb_dim:int|None=None,
                         kl_weight:float=1e-3, kl_reduce:str='sum', aux_head:bool=False, seed:int=0, cbs=None,
-                        modality_dropout='subsets', # As `mm_learner`: None/False, True or 'subsets', 'bernoulli', a drop probability, or a callback
+                        modality_dropout='subsets', # See `mm_learner` (default: uniform over the combinations)
                         model_cls=None,
                         arch=None, weights_path=None, # ResNet depth and local weights for image-like modalities
-                        levels:bool=False, # Fuse after every encoder stage (image-like modalities with the same encoder layout)
+                        levels:bool=False, # Fuse after every encoder stage (image-like modalities, same encoder layout)
                         enc_kwargs:dict|None=None, **kwargs):
-    "`CombinationNet` (or `model_cls`) trained with uniform modality dropout over all combinations (+ the KL term when probabilistic)."
+    "`CombinationNet` (or `model_cls`) with uniform modality dropout over the combinations (+ KL if probabilistic)."
     set_seed(seed, reproducible=True)
     ds, task = dls.train_ds, task_of(dls)
     encs = modality_encoders(ds, encoder, feat_dim, task == 'segmentation', arch, weights_path, **(enc_kwargs or {}))

@@ -1,4 +1,6 @@
-"""DMRNet, robust multimodal learning via representation decoupling (Wei et al., ECCV 2024): the combination model, the hard-combination regulariser, and the method (notebooks 20-22).
+"""DMRNet, robust multimodal learning via representation decoupling (Wei et al., ECCV 2024).
+
+The Gaussian combination model and its drawings, the hard-combination regulariser, the learner (notebooks 20-22).
 
 Docs: https://robustmm.github.io/robustmm/dmrnet.html"""
 # Written by hand (nbdev generates the modules, not this file): the package's public names, gathered from its

@@ -6,7 +6,9 @@ Docs: https://robustmm.github.io/robustmm/dmrnet.hard.html.md"""
 
 # %% ../../nbs/21_dmrnet.hard.ipynb #42ac5b4a
 from __future__ import annotations
-import torch
+import pandas as pd
+import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
 from fastcore.basics import patch
 from ..core import all_subsets, mask_ids
 from ..distributed import all_reduce
@@ -14,7 +16,7 @@ from ..presets import check_point, epochs_or_fraction
 from ..selection import SelectionLoss, per_sample_ce
 
 # %% auto #0
-__all__ = ['select_hard', 'HardCombinationRegularizer']
+__all__ = ['select_hard', 'HardCombinationRegularizer', 'plot_hard_scores']
 
 # %% ../../nbs/21_dmrnet.hard.ipynb #1aa6402b
 def select_hard(scores:dict, rule:str='above_mean', k:int=1)->list:
@@ -31,30 +33,34 @@ class HardCombinationRegularizer(SelectionLoss):
     "DMRNet's hard-combination regulariser: warm-up statistics per combination -> hard set -> extra CE on its samples."
     name, state_attr, chosen_name = 'hcr', 'hard_state', 'hard'
     def __init__(self, weight:float=0.3, # beta
-                 warmup=0.2, # Warm-up: a fraction of training (float) or a number of epochs (int; the scripts: 6, segmentation 11)
+                 warmup=0.2, # Warm-up: a fraction of training (float) or epochs (int; the scripts: 6, segmentation 11)
                  score:str='variance', # 'variance' (mean embedding sigma^2) or 'loss' (mean training CE)
                  rule='above_mean', # 'above_mean', 'topk', or an explicit list of combinations (indices or names)
                  k:int=1, aux_head:bool=False,
-                 norm:str='batch'): # divide by the batch size ('batch': classification code) or by the hard samples ('selected': segmentation code)
+                 norm:str='batch'): # / batch size ('batch', classification code) or / hard samples ('selected')
         if isinstance(rule, str) and rule not in ('above_mean', 'topk'):
-            raise ValueError(f"unknown rule {rule!r}: use 'above_mean' or 'topk' (or pass an explicit list of combinations)")
+            raise ValueError(f"unknown rule {rule!r}: use 'above_mean' or 'topk' (or an explicit list of combinations)")
         super().__init__(weight, norm, chosen=None if isinstance(rule, str) else rule)
         if score not in ('variance', 'loss'): raise ValueError(f"score must be 'variance' or 'loss', got {score!r}")
         check_point(warmup, 'warmup')
         if int(k) != k or k < 1: raise ValueError(f"k must be a positive integer, got {k}")
         self.warmup, self.score, self.rule, self.k, self.aux_head = warmup, score, rule, int(k), aux_head
 
-# %% ../../nbs/21_dmrnet.hard.ipynb #1e73fcca
+# %% ../../nbs/21_dmrnet.hard.ipynb #7369dc41
 @patch(as_prop=True)
 def candidates(self:HardCombinationRegularizer)->list:
+    "The combinations that can be hard: every one but the full combination."
     M = self.model.n_modalities
     return [s for s in all_subsets(M) if len(s) < M] or all_subsets(M)
 
+# %% ../../nbs/21_dmrnet.hard.ipynb #1e73fcca
 @patch
 def collect_batch(self:HardCombinationRegularizer, mask):
+    "Add each sample's score (mean sigma^2 or cross-entropy) to its combination's running sum (no device sync)."
     aux = self.learn.aux
     if self.score == 'variance':
-        if aux.get('sigma') is None: raise ValueError("score='variance' needs a probabilistic embedding; use score='loss'")
+        if aux.get('sigma') is None:
+            raise ValueError("score='variance' needs a probabilistic embedding; use score='loss'")
         v = aux['sigma'].detach().pow(2).flatten(1).mean(1)
     else: v = per_sample_ce(self.pred.detach(), self.yb[0])
     self.state.accumulate(mask_ids(mask), v.float())
@@ -67,11 +73,14 @@ def ready(self:HardCombinationRegularizer)->bool:
 
 @patch
 def choose(self:HardCombinationRegularizer)->list:
-    self.state.stats.copy_(all_reduce(self.state.stats))   # in a launch: every process's warm-up rows, so all choose the same set
+    "The hard set, from the warm-up scores by the rule."
+    self.state.stats.copy_(all_reduce(self.state.stats))   # a launch: every process's rows, all choose alike
     return select_hard(self.scores, self.rule, self.k)
 
+# %% ../../nbs/21_dmrnet.hard.ipynb #ec976c05
 @patch
 def logits(self:HardCombinationRegularizer):
+    "The logits the extra loss is computed on: the main head's, or the auxiliary head's (`aux_head=True`)."
     if self.aux_head and getattr(self.model, 'aux_head', None) is None:
         raise ValueError("aux_head=True needs a model built with an auxiliary head (CombinationNet(aux_head=True))")
     return self.learn.aux.get('aux_logits') if self.aux_head else self.pred
@@ -87,3 +96,19 @@ def hard(self:HardCombinationRegularizer)->list|None:
     "The selected hard combinations, hardest first (None during the warm-up)."
     subs, sc = self.state.subsets(), self.scores
     return None if subs is None else sorted(subs, key=lambda s: -sc.get(s, float('-inf')))
+
+# %% ../../nbs/21_dmrnet.hard.ipynb #ca4ade0d
+def plot_hard_scores(report:pd.DataFrame, ax=None, top:int|None=None, title:str|None=None):
+    "Bars of each candidate's warm-up score (from `report()`), the chosen ones red, the candidates' mean dashed."
+    chosen = report.columns[1]   # the flag column ('hard' for DMRNet)
+    r = report.sort_values('score', ascending=False)
+    if top is not None and len(r) > 2*top: r = pd.concat([r.head(top), r.tail(top)])
+    ax = ax or plt.subplots(figsize=(max(3., .45*len(r)), 3))[1]
+    ax.bar(range(len(r)), r.score, color=['C3' if h else 'C7' for h in r[chosen]])
+    mean = ax.axhline(report.score.mean(), color='k', ls='--', lw=1, label='mean of all candidates')
+    ax.set_xticks(range(len(r)), r.index, rotation=45, ha='right', fontsize=7); ax.set_title(title, fontsize=9)
+    ax.set_xlabel('candidate' + (f' ({top} highest and {top} lowest of {len(report)})' if len(r) < len(report) else ''))
+    ax.set_ylabel('warm-up score')
+    ax.legend(handles=[Patch(color='C3', label=f'{chosen} (chosen)'), Patch(color='C7', label='not chosen'), mean],
+              fontsize=7)
+    return ax

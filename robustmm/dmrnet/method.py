@@ -1,4 +1,4 @@
-"""`dmrnet_learner`: decoupled probabilistic representations of every modality combination plus the hard-combination regulariser, evaluated on every modality subset of mfeat and on RGB-D segmentation, with ablations.
+"""`dmrnet_learner`, used on AV-digits and tested on every view subset of mfeat and on RGB-D segmentation.
 
 Docs: https://robustmm.github.io/robustmm/dmrnet.html.md"""
 
@@ -6,14 +6,12 @@ Docs: https://robustmm.github.io/robustmm/dmrnet.html.md"""
 
 # %% ../../nbs/22_dmrnet.ipynb #8542b439
 from __future__ import annotations
-from functools import partial
 import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
-from fastai.optimizer import SGD
 from .model import *
 from .hard import *
 from fastcore.foundation import L
 from fastcore.basics import ifnone
-from ..presets import paper_preset, paper_learner_kwargs, fit_paper
+from ..presets import paper_preset, paper_learner_kwargs
 from ..methods import Recipe, register
 
 # %% auto #0
@@ -21,41 +19,62 @@ __all__ = ['DMRNET_PRESETS', 'DMRNET_DEFAULTS', 'dmrnet_learner']
 
 # %% ../../nbs/22_dmrnet.ipynb #58152466
 DMRNET_PRESETS = {   # the released scripts (ECCV2024-DMRNet 8472850); `paper=True` is CREMA-D
-    'cremad': dict(script='audio-visual classification, CREMA-D (--beta 0.20)', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=1e-4),
-                   schedule=dict(milestones=(0.7,), gamma=0.1), arch=34, beta=0.2, warmup=6, score='variance', rule='topk', k=1, aux_head=False, kl_weight=1e-3),
-    'ks': dict(script='audio-visual classification, Kinetics-Sounds (--beta 0.3)', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=1e-4),
-               schedule=dict(milestones=(0.7,), gamma=0.1), arch=34, beta=0.3, warmup=6, score='variance', rule='topk', k=1, aux_head=False, kl_weight=1e-3),
-    'casia-surf': dict(script='face anti-spoofing, CASIA-SURF (--auxi_scale 0.3)', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=5e-4, nesterov=True),
-                       schedule=dict(warmup=0.05, milestones=(0.21, 0.38, 0.55), gamma=0.1), arch=18, beta=0.3, warmup=6, score='variance',
-                       rule=['rgb', 'ir', 'rgb+ir'], k=1, aux_head=False, kl_weight=1e-3),
-    'nyuv2': dict(script='segmentation, NYUv2 (ESANet recipe)', epochs=300, lr=0.01, bs=8, opt=dict(mom=0.9, wd=1e-4, nesterov=True),
-                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), clip=20., arch=50, levels=True, beta=0.5, warmup=11, score='variance',
-                  rule=['rgb', 'depth'], k=1, aux_head=True, kl_weight=1e-3, kl_reduce='pixel', norm='selected')}
-DMRNET_DEFAULTS = dict(beta=0.5, warmup=0.2, score='loss', rule='above_mean', k=1, aux_head=False, kl_weight=1e-3, kl_reduce='sum', norm='batch')
+    'cremad': dict(script='audio-visual classification, CREMA-D (--beta 0.20)', epochs=100, lr=1e-3, bs=64,
+                   opt=dict(mom=0.9, wd=1e-4), schedule=dict(milestones=(0.7,), gamma=0.1), arch=34, beta=0.2, warmup=6,
+                   score='variance', rule='topk', k=1, aux_head=False, kl_weight=1e-3),
+    'ks': dict(script='audio-visual classification, Kinetics-Sounds (--beta 0.3)', epochs=100, lr=1e-3, bs=64,
+               opt=dict(mom=0.9, wd=1e-4), schedule=dict(milestones=(0.7,), gamma=0.1), arch=34, beta=0.3, warmup=6,
+               score='variance', rule='topk', k=1, aux_head=False, kl_weight=1e-3),
+    'casia-surf': dict(script='face anti-spoofing, CASIA-SURF (--auxi_scale 0.3)', epochs=100, lr=1e-3, bs=64,
+                       opt=dict(mom=0.9, wd=5e-4, nesterov=True),
+                       schedule=dict(warmup=0.05, milestones=(0.21, 0.38, 0.55), gamma=0.1), arch=18, beta=0.3,
+                       warmup=6, score='variance', rule=['rgb', 'ir', 'rgb+ir'], k=1, aux_head=False, kl_weight=1e-3),
+    'nyuv2': dict(script='segmentation, NYUv2 (ESANet recipe)', epochs=300, lr=0.01, bs=8,
+                  opt=dict(mom=0.9, wd=1e-4, nesterov=True),
+                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), clip=20., arch=50, levels=True,
+                  beta=0.5, warmup=11, score='variance', rule=['rgb', 'depth'], k=1, aux_head=True, kl_weight=1e-3,
+                  kl_reduce='pixel', norm='selected')}
 
+# %% ../../nbs/22_dmrnet.ipynb #59732722
+DMRNET_DEFAULTS = dict(beta=0.5, warmup=0.2, score='loss', rule='above_mean', k=1, aux_head=False, kl_weight=1e-3,
+                       kl_reduce='sum', norm='batch')
+
+def _dmrnet_settings(d:dict, **given)->dict:
+    "The `given` settings, each None replaced by `d`'s (a preset's, or the defaults where the preset has none)."
+    return {k: ifnone(v, d.get(k, DMRNET_DEFAULTS[k])) for k, v in given.items()}
+
+# %% ../../nbs/22_dmrnet.ipynb #b7e08f6f
+def _preset_kwargs(pre:dict, kwargs:dict)->dict:
+    "The learner arguments of a paper preset (`kwargs` win): optimiser, schedule, ResNet encoders, fusion levels."
+    kwargs = paper_learner_kwargs(pre, kwargs)
+    kwargs.setdefault('encoder', 'resnet'); kwargs.setdefault('arch', pre['arch'])
+    kwargs.setdefault('levels', pre.get('levels', False))
+    return kwargs
+
+# %% ../../nbs/22_dmrnet.ipynb #fecc7860
 def dmrnet_learner(dls, beta:float|None=None, # Weight of the hard-combination regulariser (0: off; default 0.5)
-                   warmup=None, # Warm-up before the regulariser starts: a fraction of training or a number of epochs (default 0.2)
+                   warmup=None, # Warm-up before the regulariser: a fraction of training or epochs (default 0.2)
                    score:str|None=None, # 'loss' (default) or 'variance' (the code)
                    rule=None, # 'above_mean' (default), 'topk', or an explicit list of combinations
                    k:int|None=None, aux_head:bool|None=None,
                    probabilistic:bool=True, kl_weight:float|None=None,
-                   kl_reduce:str|None=None, # 'sum' over the embedding (default, classification code) or 'pixel' (segmentation code)
-                   norm:str|None=None, # hard-combination loss / batch size ('batch', default) or / hard samples ('selected', segmentation code)
-                   paper:bool|str=False, # A released script's recipe: True/'cremad', 'ks', 'casia-surf', 'nyuv2' (DMRNET_PRESETS); train with `fit_paper`
+                   kl_reduce:str|None=None, # 'sum' over the embedding (default) or 'pixel' (the segmentation code)
+                   norm:str|None=None, # hard-combination loss / batch size ('batch') or / hard samples ('selected')
+                   paper:bool|str=False, # A released script (DMRNET_PRESETS): True/'cremad', 'ks', 'casia-surf', ...
                    seed:int=0, cbs=None, **kwargs):
     "A seeded fastai `Learner` for DMRNet (classification or segmentation) on `MultimodalDataLoaders`."
     pre = paper_preset(DMRNET_PRESETS, paper, 'DMRNet')
-    d = pre or DMRNET_DEFAULTS
-    beta, warmup, score, rule = ifnone(beta, d['beta']), ifnone(warmup, d['warmup']), ifnone(score, d['score']), ifnone(rule, d['rule'])
-    k, aux_head, kl_weight = ifnone(k, d['k']), ifnone(aux_head, d['aux_head']), ifnone(kl_weight, d['kl_weight'])
-    kl_reduce, norm = ifnone(kl_reduce, d.get('kl_reduce', 'sum')), ifnone(norm, d.get('norm', 'batch'))
-    if pre:
-        kwargs = paper_learner_kwargs(pre, kwargs)
-        kwargs.setdefault('encoder', 'resnet'); kwargs.setdefault('arch', pre['arch']); kwargs.setdefault('levels', pre.get('levels', False))
-    if probabilistic is False and score == 'variance': raise ValueError("score='variance' needs probabilistic embeddings")
+    o = _dmrnet_settings(pre or DMRNET_DEFAULTS, beta=beta, warmup=warmup, score=score, rule=rule, k=k,
+                         aux_head=aux_head, kl_weight=kl_weight, kl_reduce=kl_reduce, norm=norm)
+    if pre: kwargs = _preset_kwargs(pre, kwargs)
+    if probabilistic is False and o['score'] == 'variance':
+        raise ValueError("score='variance' needs probabilistic embeddings")
     cbs = list(L(cbs)) + list(L(kwargs.pop('cbs', None)))
-    if beta: cbs.append(HardCombinationRegularizer(beta, warmup, score, rule, k, aux_head, norm))
-    learn = combination_learner(dls, probabilistic, kl_weight=kl_weight, kl_reduce=kl_reduce, aux_head=aux_head, seed=seed, cbs=cbs, **kwargs)
+    if o['beta']:
+        hcr_args = [o[a] for a in ('beta', 'warmup', 'score', 'rule', 'k', 'aux_head', 'norm')]
+        cbs.append(HardCombinationRegularizer(*hcr_args))
+    learn = combination_learner(dls, probabilistic, kl_weight=o['kl_weight'], kl_reduce=o['kl_reduce'],
+                                aux_head=o['aux_head'], seed=seed, cbs=cbs, **kwargs)
     learn.paper_preset = pre
     return learn
 
