@@ -116,16 +116,6 @@ def build(self:Recipe, dls, seed:int=0, epochs:int=10, lr:float=3e-3,
     learn.method_kwargs = {**kwargs, **({'available': available} if self.privileged else {})}   # to rebuild its network
     return learn
 
-# %% ../nbs/08_methods.ipynb #c2d9e6b1
-@patch
-def network(self:Recipe, dls, available:int=0, # Privileged methods: the modality they deploy with
-            **kwargs):
-    "The method's untrained network on `dls`, as `build` makes it from `kwargs`, without training a teacher."
-    kw = dict(kwargs)
-    if self.privileged: kw.setdefault('available', available)
-    if self.teacher is not None: kw['teacher'] = None   # the deployed network holds no teacher
-    return self.learner(dls, **kw).model
-
 # %% ../nbs/08_methods.ipynb #0785626b
 def available_only_learner(dls, available:int=0, seed:int=0, **kwargs):
     "The privileged-modality baseline: the concatenation network trained and deployed with the available modality alone."
@@ -153,3 +143,13 @@ for _r in (
     Recipe('available', available_only_learner, 'available modality alone', privileged=True, order=17,
            summary="the privileged-modality baseline: the available modality alone, no teacher", **_B),
 ): register(_r)
+
+# %% ../nbs/08_methods.ipynb #c2d9e6b1
+@patch
+def network(self:Recipe, dls, available:int=0, # Privileged methods: the modality they deploy with
+            **kwargs):
+    "The method's untrained network on `dls`, as `build` makes it from `kwargs`, without training a teacher."
+    kw = dict(kwargs)
+    if self.privileged: kw.setdefault('available', available)
+    if self.teacher is not None: kw['teacher'] = None   # the deployed network holds no teacher
+    return self.learner(dls, **kw).model

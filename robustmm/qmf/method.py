@@ -97,7 +97,9 @@ def qmf_learner(dls, lam:float=1., # Ranking loss weight (code: 1 text-image and
                 margin:str='code', # Ranking hinge: 'code' (`- Delta`) or 'crl' (`+ Delta`)
                 temperature:float=1., encoder:str='auto', feat_dim:int=64, seed:int=0,
                 arch=None, weights_path=None, # ResNet depth and local weights for image-like modalities
-                enc_kwargs:dict|None=None, **kwargs)->MMLearner:
+                enc_kwargs:dict|None=None,
+                n_train:int|None=None, # Rows of the loss history (default: the training set's size)
+                **kwargs)->MMLearner:
     "QMF: energy-weighted late fusion, unimodal cross-entropies and the ranking loss, trained on clean data."
     idls = indexed_dls(dls)
     if task_of(dls) != 'classification': raise ValueError(f"QMF classifies; got a {task_of(dls)} dataset")
@@ -107,9 +109,11 @@ def qmf_learner(dls, lam:float=1., # Ranking loss weight (code: 1 text-image and
     ds = dls.train_ds
     encs = modality_encoders(ds, encoder, feat_dim, False, arch, weights_path, **(enc_kwargs or {}))
     fusion = QualityFusion([nn.Linear(e.out_dim, ds.n_classes) for e in encs], detach, temperature)
-    model = QMFNet(encs, fusion, ds.names, len(ds))
+    model = QMFNet(encs, fusion, ds.names, len(ds) if n_train is None else n_train)
     cbs = [SampleIndex(), UnimodalLoss(train_only=True), RankingLoss(lam, margin)] + list(L(kwargs.pop('cbs', None)))
-    return mm_learner(idls, model, seed=seed, cbs=cbs, **kwargs)
+    learn = mm_learner(idls, model, seed=seed, cbs=cbs, **kwargs)
+    learn.network_kwargs = dict(n_train=model.loss_history.losses.shape[1])   # the history's rows: to rebuild the network
+    return learn
 
 # %% ../../nbs/56_qmf.ipynb #c2221f15
 _recipe = register(Recipe('qmf', qmf_learner, 'QMF', problem='noisy', training='complete',
