@@ -18,15 +18,15 @@ from .model import *
 from ..methods import Recipe, register
 
 # %% auto #0
-__all__ = ['DAO_PAIRS', 'DAO_KINDS', 'dao_pairs', 'dao_loss', 'DistributionAlignment', 'dco_loss', 'DomainClassification',
-           'FullModalityWarmup', 'shaspec_learner']
+__all__ = ['dao_pairs', 'dao_loss', 'DistributionAlignment', 'dco_loss', 'DomainClassification', 'FullModalityWarmup',
+           'shaspec_learner']
 
 # %% ../../nbs/51_shaspec.ipynb #cb9562b5
-DAO_PAIRS, DAO_KINDS = ('cycle', 'all'), ('l1', 'mse')
+_DAO_PAIRS, _DAO_KINDS = ('cycle', 'all'), ('l1', 'mse')
 
 def dao_pairs(n_modalities:int, pairs:str='cycle')->list:
     "The modality pairs DAO aligns: the cycle (m, m+1 mod M) as the official code, or every pair; (0, 1) when M = 2."
-    if pairs not in DAO_PAIRS: raise ValueError(f"pairs must be one of {DAO_PAIRS}, got {pairs!r}")
+    if pairs not in _DAO_PAIRS: raise ValueError(f"pairs must be one of {_DAO_PAIRS}, got {pairs!r}")
     if n_modalities < 2: raise ValueError(f"DAO aligns modalities in pairs: it needs 2 or more, got {n_modalities}")
     M = n_modalities
     if M == 2: return [(0, 1)]   # a literal cycle would count the one pair twice
@@ -36,7 +36,7 @@ def dao_pairs(n_modalities:int, pairs:str='cycle')->list:
 def dao_loss(shared:torch.Tensor, # (M, B, d) shared features, every modality
              pairs:list, kind:str='l1')->torch.Tensor:
     "Distribution alignment: the sum over `pairs` of the mean absolute (`'l1'`) or squared (`'mse'`) difference."
-    if kind not in DAO_KINDS: raise ValueError(f"kind must be one of {DAO_KINDS}, got {kind!r}")
+    if kind not in _DAO_KINDS: raise ValueError(f"kind must be one of {_DAO_KINDS}, got {kind!r}")
     dist = F.l1_loss if kind == 'l1' else F.mse_loss
     return sum(dist(shared[a], shared[b]) for a, b in pairs)
 
@@ -46,8 +46,8 @@ class DistributionAlignment(LossTerm):
     name = 'dao'
     def __init__(self, weight:float=0.1, kind:str='l1', pairs:str='cycle', **kwargs):
         super().__init__(weight, train_only=True, **kwargs)
-        if kind not in DAO_KINDS: raise ValueError(f"kind must be one of {DAO_KINDS}, got {kind!r}")
-        if pairs not in DAO_PAIRS: raise ValueError(f"pairs must be one of {DAO_PAIRS}, got {pairs!r}")
+        if kind not in _DAO_KINDS: raise ValueError(f"kind must be one of {_DAO_KINDS}, got {kind!r}")
+        if pairs not in _DAO_PAIRS: raise ValueError(f"pairs must be one of {_DAO_PAIRS}, got {pairs!r}")
         self.kind, self.pairs = kind, pairs
     def term(self):
         r = getattr(self.learn, 'aux', {}).get('shared')

@@ -13,7 +13,7 @@ from ..core import split_inputs
 from ..models import MultimodalNet, MLPEncoder, encoder_for, modality_encoders, stacked_subset_outputs
 
 # %% auto #0
-__all__ = ['MAP_KINDS', 'FILLS', 'shared_route', 'MapAdapter', 'SharedEncoder', 'shared_encoder', 'check_fill', 'fill_weights',
+__all__ = ['MAP_KINDS', 'FILLS', 'shared_route', 'MapAdapter', 'SharedEncoder', 'shared_encoder', 'fill_weights',
            'ResidualFusion', 'ShaSpecNet', 'shaspec_net']
 
 # %% ../../nbs/50_shaspec.model.ipynb #ad2ad1e5
@@ -69,7 +69,7 @@ def shared_encoder(shapes:Sequence[Sequence[int]], kinds:Sequence[str], feat_dim
 # %% ../../nbs/50_shaspec.model.ipynb #1aa03f4f
 FILLS = ('mean', 'first')
 
-def check_fill(fill:str)->str:
+def _check_fill(fill:str)->str:
     "`fill`, or a clear error."
     if fill not in FILLS: raise ValueError(f"fill must be one of {FILLS}, got {fill!r}")
     return fill
@@ -78,7 +78,7 @@ def check_fill(fill:str)->str:
 def fill_weights(mask:torch.Tensor, fill:str='mean')->torch.Tensor:
     "`(B, M)` weights of the present modalities' shared features in the fill of a missing slot (no host sync)."
     m = mask.to(torch.float32)
-    if check_fill(fill) == 'first': return m*(m.cumsum(1) == 1)   # the lowest present index
+    if _check_fill(fill) == 'first': return m*(m.cumsum(1) == 1)   # the lowest present index
     return m/m.sum(1, keepdim=True)
 
 # %% ../../nbs/50_shaspec.model.ipynb #a056a60b
@@ -86,7 +86,7 @@ class ResidualFusion(nn.Module):
     "Per modality: `r + proj([r; s])` if present, the fill of the present shared features if missing; `(M, B, d)`."
     def __init__(self, shared_dim:int, specific_dim:int, fill:str='mean'):
         super().__init__()
-        self.proj, self.fill = nn.Linear(shared_dim + specific_dim, shared_dim, bias=False), check_fill(fill)
+        self.proj, self.fill = nn.Linear(shared_dim + specific_dim, shared_dim, bias=False), _check_fill(fill)
     def present(self, r, s): return r + self.proj(torch.cat([r, s], -1))
     def forward(self, r:torch.Tensor, s:torch.Tensor, mask:torch.Tensor|None=None)->torch.Tensor:
         f = self.present(r, s)
