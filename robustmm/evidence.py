@@ -8,12 +8,13 @@ Docs: https://robustmm.github.io/robustmm/evidence.html.md"""
 from __future__ import annotations
 import json
 from pathlib import Path
-import numpy as np, pandas as pd
+import numpy as np, pandas as pd, matplotlib.pyplot as plt
 from .stats import compare
 
 # %% auto #0
-__all__ = ['load_runs', 'per_seed', 'clean', 'subset', 'subset_mean', 'noisy', 'on_combinations', 'tracking_spearman',
-           'hard_weight_share', 'claim_row', 'decide_claims']
+__all__ = ['MEASURES', 'ADVICE', 'load_runs', 'per_seed', 'clean', 'subset', 'subset_mean', 'noisy', 'on_combinations',
+           'tracking_spearman', 'hard_weight_share', 'claim_row', 'decide_claims', 'worst', 'mechanism', 'model_table',
+           'show_claims', 'claims_table', 'method_advice']
 
 # %% ../nbs/65_evidence.ipynb #a10acd79
 def load_runs(folder)->list:
@@ -95,4 +96,72 @@ def decide_claims(runs)->pd.DataFrame:
                       'accuracy with the available modality', ps('one-stage', avail), n),
             claim_row(ds, 'MMANet', 'MMANet', {b: ps(b, subset_mean) for b in ('common subspace', 'plain distillation', 'late fusion + modality dropout')},
                       'mean accuracy over subsets', ps('MMANet', subset_mean), n)]
+    return pd.DataFrame(rows)
+
+# %% ../nbs/65_evidence.ipynb #122ad868
+def worst(m): return m['test_subsets']['worst']
+
+def mechanism(name:str):
+    "Accuracy under the missingness mechanism whose name starts with `name` ('MCAR', 'MNAR by class', 'MNAR by signal')."
+    return lambda m: next(v for k, v in m['mechanisms'].items() if k.startswith(name))
+
+MEASURES = {'clean': clean, 'subset mean': subset_mean, 'worst subset': worst, 'noisy': noisy(),
+            'MCAR': mechanism('MCAR'), 'MNAR class': mechanism('MNAR by class'), 'MNAR signal': mechanism('MNAR by signal')}
+
+# %% ../nbs/65_evidence.ipynb #996b63a0
+def model_table(runs, measures:dict|None=None)->pd.DataFrame:
+    "Mean and std over seeds of every model (run order) on each measure: columns `(measure, 'mean'|'std')`."
+    measures = MEASURES if measures is None else measures
+    models = [m for m in runs[0]['models'] if all(m in r['models'] for r in runs)]
+    cols = {}
+    for k, f in measures.items():
+        v = {m: per_seed(runs, m, f) for m in models}
+        cols[(k, 'mean')] = {m: s.mean() for m, s in v.items()}
+        cols[(k, 'std')] = {m: s.std(ddof=1) if len(s) > 1 else np.nan for m, s in v.items()}
+    return pd.DataFrame(cols)
+
+# %% ../nbs/65_evidence.ipynb #c6dfe00d
+def show_claims(claims:pd.DataFrame, ax=None):
+    "Paired differences (points; measures in [0, 1] shown x100) with their intervals, per claim and dataset."
+    datasets = list(dict.fromkeys(claims.dataset)); names = list(dict.fromkeys(claims.claim))
+    if ax is None: _, ax = plt.subplots(figsize=(7, 0.45*len(names)*len(datasets) + 1))
+    for k, ds in enumerate(datasets):
+        c = claims[claims.dataset == ds].set_index('claim').reindex(names)
+        y = np.arange(len(names))*(len(datasets) + 1) + k
+        ax.errorbar(100*c['diff'], y, xerr=[100*(c['diff'] - c.lo), 100*(c.hi - c['diff'])], fmt='o', capsize=3, label=ds)
+    ax.axvline(0, color='k', lw=0.8)
+    ax.set_yticks(np.arange(len(names))*(len(datasets) + 1) + (len(datasets) - 1)/2, names); ax.invert_yaxis()
+    ax.set_xlabel('method - strongest baseline (points, 95 % interval)'); ax.legend(fontsize=8)
+    return ax
+
+# %% ../nbs/65_evidence.ipynb #c01d4583
+def claims_table(root)->pd.DataFrame:
+    "Every claim decided on every dataset whose evidence run is under `root` (one folder of seed files per dataset)."
+    folders = sorted(f for f in Path(root).iterdir() if f.is_dir() and any(f.glob('seed*.json')))
+    if not folders: raise FileNotFoundError(f"no evidence runs (folders of seed*.json files) under {root}")
+    return pd.concat([decide_claims(load_runs(f)) for f in folders], ignore_index=True)
+
+# %% ../nbs/65_evidence.ipynb #2d39239b
+ADVICE = (('noisy', 'UDML (c)'), ('missing', 'DMRNet (a)'), ('missing', 'MMANet'), ('privileged', 'one-stage'))
+
+def _verdict_cell(r)->str:
+    "One dataset's verdict in points (hundredths of accuracy): `better, +2.1 [+0.4, +3.8] vs late fusion`."
+    return f"{r['verdict']}, {100*r['diff']:+.1f} [{100*r['lo']:+.1f}, {100*r['hi']:+.1f}] vs {r['baseline']}"
+
+# %% ../nbs/65_evidence.ipynb #2d7ecb3d
+def _use(method:str, c:pd.DataFrame)->str:
+    "The recommendation a claim's verdicts support."
+    wins = list(c.dataset[c.verdict == 'better'])
+    if len(wins) == len(c): return method
+    base = ' or '.join(dict.fromkeys(c.baseline[c.verdict != 'better']))
+    return f"{method} on data like {', '.join(wins)}; otherwise {base}" if wins else f"{base} (no win for {method})"
+
+def method_advice(claims:pd.DataFrame)->pd.DataFrame:
+    "Per problem: the method, its verdict on each dataset against its strongest baseline, and what to use."
+    rows = []
+    for problem, claim in ADVICE:
+        c = claims[claims.claim == claim]
+        if c.empty: raise ValueError(f"the claims table has no rows for {claim!r}")
+        rows.append(dict(problem=problem, method=c.method.iloc[0], **{r['dataset']: _verdict_cell(r) for _, r in c.iterrows()},
+                         use=_use(c.method.iloc[0], c)))
     return pd.DataFrame(rows)
