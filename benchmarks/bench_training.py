@@ -116,9 +116,8 @@ def main():
             bare = max(bare, _bare(make().model, d.train, a.bs, a.epochs, a.device))
             fa = max(fa, _fastai(Learner(dls, make().model, loss_func=CrossEntropy(), opt_func=Adam, cbs=AuxOutputs()),
                                  a.epochs))
-            fa_fast = max(fa_fast,
-                    _fastai(Learner(dls, make().model, loss_func=CrossEntropy(), opt_func=FastAdam, cbs=AuxOutputs()),
-                            a.epochs))
+            fa_fast = max(fa_fast, _fastai(Learner(dls, make().model, loss_func=CrossEntropy(), opt_func=FastAdam,
+                                                   cbs=AuxOutputs()), a.epochs))
             full = max(full, _fastai(make(), a.epochs))
         ph, learn = _Phases(), make()
         with learn.no_bar(), learn.no_logging(): learn.fit(a.epochs, 1e-3, cbs=_phase_timer(ph))

@@ -29,8 +29,8 @@ def test_export_round_trip_segmentation(tmp_path):
     l2 = load_learner(tmp_path/'seg.pkl')
     with l2.no_bar(): p2 = l2.get_preds(dl=l2.dls.test_dl(learn.dls.valid_ds))[0]
     assert torch.equal(p1, p2)
-    assert evaluate_subsets(l2, l2.dls.test_dl(learn.dls.valid_ds), metrics=['miou']).equals(evaluate_subsets(learn,
-            metrics=['miou']))
+    assert evaluate_subsets(l2, l2.dls.test_dl(learn.dls.valid_ds), metrics=['miou']).equals(
+        evaluate_subsets(learn, metrics=['miou']))
 
 def test_same_seed_same_numbers():
     a = _fit(tiny_learner(2, 'weighted', modality_dropout=0.3, seed=7))
