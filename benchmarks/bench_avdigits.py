@@ -6,14 +6,13 @@ Every model of one seed is trained, evaluated and written to `DIR/seed{k}.json` 
 interrupted run keeps what it finished. `--quick` is CI's smoke version of the same script (1 seed, 2 epochs,
 one candidate per grid). The protocol (PROTOCOL below) is printed into every result file.
 """
-import argparse, importlib, json, sys, time
+import argparse, importlib, json, time
 from pathlib import Path
 import numpy as np, torch
 from scipy.stats import spearmanr
-from robustmm.core import subset_mask
 from robustmm.noise import modality_generator
 from robustmm.data import MultimodalDataLoaders
-from robustmm.evaluate import evaluate_subsets, evaluate_noise, evaluate_presence, random_presence, main_output
+from robustmm.evaluate import evaluate_subsets, evaluate_noise, evaluate_presence, random_presence
 from robustmm.avdigits import load_avdigits, avdigits_noise, AVDIGITS_LEVELS
 from robustmm.udml import udml_learner, confidence_score
 from robustmm.combination import common_subspace_learner
@@ -24,16 +23,24 @@ from robustmm.results import atomic_write
 from _common import machine, RESULTS
 
 PROTOCOL = dict(
-    data='AV-digits (shipped): 1600 train / 400 valid (training speakers, recordings 0-9) / 1000 test (speakers theo, yweweler)',
-    encoders="robustmm's small CNN per modality (ConvEncoder 16-32-64, feature size 64), no augmentation, for every model",
-    training='FastAdam, one-cycle, lr 3e-3, batch 64, the same epochs for every model (two-stage: half per stage); teachers the same epochs',
+    data='AV-digits (shipped): 1600 train / 400 valid (training speakers, recordings 0-9) / 1000 test (speakers theo, '
+         'yweweler)',
+    encoders="robustmm's small CNN per modality (ConvEncoder 16-32-64, feature size 64), no augmentation, for every "
+             "model",
+    training='FastAdam, one-cycle, lr 3e-3, batch 64, the same epochs for every model (two-stage: half per stage); '
+             'teachers the same epochs',
     checkpoint='the last epoch, for every model (a fixed rule: nothing is selected on test)',
-    selection="per seed, on the validation split: DMRNet's beta from (0.2, 0.5, 1.0) and MMANet's MAD weight from (1, 10, 30), "
-              'each by the mean accuracy over the three modality subsets; MMANet mines its weak combinations on validation',
-    noise="UDML's code levels per modality (avdigits_noise): image std L^2/255 on [0, 1] pixels, audio std L log units; L = 11 replaces the input; "
+    selection="per seed, on the validation split: DMRNet's beta from (0.2, 0.5, 1.0) and MMANet's MAD weight from "
+              "(1, 10, 30), "
+              'each by the mean accuracy over the three modality subsets; '
+              'MMANet mines its weak combinations on validation',
+    noise="UDML's code levels per modality (avdigits_noise): image std L^2/255 on [0, 1] pixels, "
+          "audio std L log units; L = 11 replaces the input; "
           'training levels 2-11 with half of the samples clean (static, dynamic and UDML models); '
-          'test levels 0 (clean), 2, 4, 6, 8, 10, 11 on image, audio and both, with 100 % and 50 % of the test samples corrupted',
-    missing='every subset (image, audio, image+audio); random per-sample missing at rates 0.1-0.9 (each modality independently, never both)',
+          'test levels 0 (clean), 2, 4, 6, 8, 10, 11 on image, audio and both, with 100 % and 50 % of the test samples '
+          'corrupted',
+    missing='every subset (image, audio, image+audio); random per-sample missing at rates 0.1-0.9 (each modality '
+            'independently, never both)',
     privileged='one-stage / two-stage distillation: audio privileged (training only), image available',
     statistics='mean +- std over seeds; paired differences (same seed, same test samples) with a 95 % t-interval',
 )
@@ -54,14 +61,18 @@ def _evaluate(learn, data, test_dl, noise, seed):
     with learn.no_bar(): r['clean'] = float(learn.validate(dl=test_dl)[1])
     r['noise'] = []
     for frac in (1.0, 0.5):
-        n = evaluate_noise(learn, test_dl, noise=noise, levels=TEST_LEVELS, corrupt='each+all', seed=seed, fraction=frac)
+        n = evaluate_noise(learn, test_dl, noise=noise, levels=TEST_LEVELS, corrupt='each+all', seed=seed,
+                           fraction=frac)
         r['noise'] += n.assign(fraction=frac).to_dict('records')
-    r['missing'] = {str(rate): evaluate_presence(learn, test_dl, random_presence(len(data.test), 2, rate, seed=seed))['accuracy'] for rate in MISSING_RATES}
+    r['missing'] = {str(rate): evaluate_presence(learn, test_dl,
+                                                 random_presence(len(data.test), 2, rate, seed=seed))['accuracy']
+                    for rate in MISSING_RATES}
     return r
 
 @torch.no_grad()
 def _tracking(model, test_dl, noise, seed, kind):
-    "Per modality and level (that modality alone corrupted, all test samples): the model's uncertainty for it and its fusion weight."
+    ("Per modality and level (that modality alone corrupted, all test samples): "
+     "the model's uncertainty for it and its fusion weight.")
     model.eval(); dev = next(model.parameters()).device
     rows = []
     for m in range(2):
@@ -101,18 +112,22 @@ MODELS = [
     ('audio only', 'available', lambda ctx: dict(available=1), {}),
     ('late fusion', 'late', None, {}),
     ('late fusion + modality dropout', 'late+dropout', None, {}),
-    ('static fusion (noise-trained)', 'concat+noise', None, {}),   # UDML and its baselines: all trained with the same noise
+    # UDML and its baselines: all trained with the same noise
+    ('static fusion (noise-trained)', 'concat+noise', None, {}),
     ('empirical dynamic fusion', 'dynamic', None, dict(extra=_tracked('dynamic'))),
     ('UDML', 'udml', None, dict(extra=_tracked('udml'))),
     ('UDML w/o dependence', 'udml', lambda ctx: dict(use_dependence=False), dict(extra=_tracked('udml'))),
     ('common subspace', 'common_subspace', None, {}),   # also MMANet's modality-dropout baseline
-    ('DMRNet', 'dmrnet', None, dict(grid=('beta', 'dmrnet_beta'), extra=lambda l, ctx: {'hard_set': l.model.hard_state.subsets()})),
+    ('DMRNet', 'dmrnet', None,
+     dict(grid=('beta', 'dmrnet_beta'), extra=lambda l, ctx: {'hard_set': l.model.hard_state.subsets()})),
     ('DMRNet w/o regulariser', 'dmrnet', lambda ctx: dict(beta=0.), {}),
-    ('teacher (complete data)', None, None, {}),   # MMANet's teacher: trained and evaluated, then handed to its students
+    # MMANet's teacher: trained and evaluated, then handed to its students
+    ('teacher (complete data)', None, None, {}),
     ('plain distillation', 'distill', lambda ctx: dict(teacher=ctx['teacher']) if 'teacher' in ctx else {}, {}),
     ('MMANet', 'mmanet', lambda ctx: dict(teacher=ctx['teacher']) if 'teacher' in ctx else {},
      dict(grid=('mad_weight', 'mmanet_mad'), extra=lambda l, ctx: {'weak_set': l.model.weak_state.subsets()})),
-    ('one-stage', 'onestage', lambda ctx: dict(teacher=ctx['privileged_teacher'], available=0), {}),   # audio privileged, image available
+    # audio privileged, image available
+    ('one-stage', 'onestage', lambda ctx: dict(teacher=ctx['privileged_teacher'], available=0), {}),
     ('two-stage', 'onestage', lambda ctx: dict(teacher=ctx['privileged_teacher'], available=0),
      dict(fit=lambda l, epochs: twostage_fit(l, max(epochs//2, 1), 3e-3))),
 ]
@@ -125,14 +140,17 @@ def run_seed(seed, epochs, out, grids=GRIDS, log=print, methods=None):
     test_dl = dls.test_dl(data.test)
     noise = avdigits_noise()
     ctx = dict(seed=seed, test_dl=test_dl, noise=noise, train_noise=dict(noise=noise, levels=AVDIGITS_LEVELS))
-    res = {'protocol': PROTOCOL, 'machine': machine(), 'seed': seed, 'epochs': epochs, 'grids': {k: list(v) for k, v in grids.items()}, 'models': {}, 'seconds': {}}
+    res = {'protocol': PROTOCOL, 'machine': machine(), 'seed': seed, 'epochs': epochs,
+           'grids': {k: list(v) for k, v in grids.items()}, 'models': {}, 'seconds': {}}
     f = Path(out)/f'seed{seed}.json'; f.parent.mkdir(parents=True, exist_ok=True)
     def record(name, learn, extra=None):
         t0 = time.time()
         r = _evaluate(learn, data, test_dl, noise, seed); r.update(extra or {})
         res['models'][name] = r
         atomic_write(f, json.dumps(res, indent=1, default=float))
-        log(f'seed {seed} {name}: clean {r["clean"]:.3f}, subsets {r["test_subsets"]["image"]:.3f}/{r["test_subsets"]["audio"]:.3f}, eval {time.time()-t0:.0f}s')
+        log(f'seed {seed} {name}: '
+                f'clean {r["clean"]:.3f}, subsets {r["test_subsets"]["image"]:.3f}/{r["test_subsets"]["audio"]:.3f}, '
+                f'eval {time.time()-t0:.0f}s')
     def build(method, kw):
         return get_recipe(method).build(dls, seed, epochs, 3e-3, noise=ctx['train_noise'], **kw)
     models = MODELS if methods is None else [m for m in MODELS if m[1] in methods] + \
@@ -171,7 +189,8 @@ def run_ablations(seed, epochs, out, log=print):
     def record(name, learn, extra=None):
         r = _evaluate(learn, data, test_dl, noise, seed); r.update(extra or {})
         res["models"][name] = r; atomic_write(f, json.dumps(res, indent=1, default=float))
-        log(f'seed {seed} {name}: clean {r["clean"]:.3f}, subsets {r["test_subsets"]["image"]:.3f}/{r["test_subsets"]["audio"]:.3f}')
+        log(f'seed {seed} {name}: '
+            f'clean {r["clean"]:.3f}, subsets {r["test_subsets"]["image"]:.3f}/{r["test_subsets"]["audio"]:.3f}')
     l = _fit(udml_learner(dls, seed=seed, noise=noise, levels=AVDIGITS_LEVELS, use_uncertainty=False), epochs)
     record(ABLATIONS[0], l, {'tracking': _tracking(l.model, test_dl, noise, seed, 'udml')})
     pt = privileged_teacher(dls, 'audio', epochs, 3e-3, seed)
@@ -186,9 +205,13 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--seeds', default='0,1,2,3,4'); p.add_argument('--epochs', type=int, default=20)
     p.add_argument('--out', default=str(RESULTS/'avdigits')); p.add_argument('--quick', action='store_true')
-    p.add_argument('--ablations', action='store_true', help='run the explanatory ablations (after the main run of the same seeds)')
-    p.add_argument('--methods', default=None, help=f"only these registered methods (default: the protocol's models), from {', '.join(method_names())}")
-    p.add_argument('--import', dest='imports', default='', help='comma-separated modules to import first (your own registered methods)')
+    p.add_argument('--ablations', action='store_true',
+                   help='run the explanatory ablations (after the main run of the same seeds)')
+    p.add_argument('--methods', default=None,
+                   help="only these registered methods (default: the protocol's models), "
+                        f"from {', '.join(method_names())}")
+    p.add_argument('--import', dest='imports', default='',
+                   help='comma-separated modules to import first (your own registered methods)')
     a = p.parse_args(argv)
     for m in filter(None, a.imports.split(',')): importlib.import_module(m)
     methods = None if a.methods is None else [m for m in a.methods.split(',') if m]

@@ -9,11 +9,12 @@ CREMA-D reader does (resample to 22.05 kHz, tile to 3 s, 257 x 188 log-spectrogr
 training crop and flip), timing every pass over the training DataLoader (the first pass of the worker run includes
 starting the workers; they persist afterwards). `mfeat` times `fusion_learner(dls, 'late')` training (samples/s,
 median over epochs after a warm-up, per round); run it with the previous commit's package on PYTHONPATH as
-`--label before` and with this one as `--label after`, alternating a few times: rounds accumulate and the median is kept. Both append to results/loading.json.
+`--label before` and with this one as `--label after`, alternating a few times: rounds accumulate and the median is
+kept. Both append to results/loading.json.
 """
 import argparse, json, statistics, tempfile, time
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+import numpy as np, pandas as pd
 from _common import machine, RESULTS
 
 def _write_files(root:Path, n:int):
@@ -41,8 +42,11 @@ def bench_files(n:int, epochs:int, bs:int=32)->dict:
             dls = MultimodalDataLoaders.from_dsets(train, d.valid, bs=bs, num_workers=workers, device='cpu', seed=0)
             rates = []
             for ep in range(epochs):
-                t0 = time.perf_counter(); k = sum(len(b[-1]) for b in dls.train); rates.append(k/(time.perf_counter() - t0))
-            out[f'{workers}_workers'] = dict(items_per_s=rates, first=rates[0], steady=statistics.median(rates[1:]) if epochs > 1 else rates[0])
+                t0 = time.perf_counter()
+                k = sum(len(b[-1]) for b in dls.train)
+                rates.append(k/(time.perf_counter() - t0))
+            out[f'{workers}_workers'] = dict(items_per_s=rates, first=rates[0],
+                                             steady=statistics.median(rates[1:]) if epochs > 1 else rates[0])
             print(f'{workers} workers: ' + ', '.join(f'{r:.0f}' for r in rates) + ' items/s per pass')
     out.update(n=n, bs=bs, shapes={k: list(v) for k, v in train.shapes.items()})
     return out

@@ -37,7 +37,8 @@ def main():
     p.add_argument('--device', default='cpu'); p.add_argument('--synthetic-M', default='2,3,4,5,6')
     p.add_argument('--out', default=None, help='folder for subsets.json (default: benchmarks/results)')
     a = p.parse_args()
-    res = {'machine': machine(a.device), 'command': 'OMP_NUM_THREADS=1 python benchmarks/bench_subsets.py', 'synthetic': []}
+    res = {'machine': machine(a.device), 'command': 'OMP_NUM_THREADS=1 python benchmarks/bench_subsets.py',
+           'synthetic': []}
     print('machine:', res['machine'])
     d = load_mfeat()
     dls = MultimodalDataLoaders.from_dsets(d.train, d.test, bs=64, device=a.device)
@@ -50,12 +51,15 @@ def main():
     print(f"  batched, 63 subsets                  {batched*1e3:8.1f} ms  = {batched/full:5.2f} evaluation passes")
     print(f"  naive, 63 subsets                    {naive*1e3:8.1f} ms  = {naive/full:5.2f} evaluation passes")
     print(f"  naive / batched                      {naive/batched:8.1f} x")
-    res['mfeat'] = dict(M=6, subsets=63, test_rows=len(d.test), forward_ms=fwd*1e3, full_pass_ms=full*1e3, batched_ms=batched*1e3, naive_ms=naive*1e3)
+    res['mfeat'] = dict(M=6, subsets=63, test_rows=len(d.test), forward_ms=fwd*1e3, full_pass_ms=full*1e3,
+                        batched_ms=batched*1e3, naive_ms=naive*1e3)
     if a.synthetic_M:
-        print("\nsynthetic data (dim 64 per modality, 400 test rows): M, subsets, eval pass, batched, naive (ms), batched/pass, naive/batched")
+        print("\nsynthetic data (dim 64 per modality, 400 test rows): M, subsets, eval pass, batched, naive (ms), "
+              "batched/pass, naive/batched")
         for M in [int(m) for m in a.synthetic_M.split(',')]:
             s = synth_multimodal(512, 400, 4, dims=[64]*M, seed=0)
-            l = fusion_learner(MultimodalDataLoaders.from_dsets(s.train, s.test, bs=64, device=a.device), 'late', seed=0)
+            l = fusion_learner(MultimodalDataLoaders.from_dsets(s.train, s.test, bs=64, device=a.device), 'late',
+                               seed=0)
             with l.no_bar(), l.no_logging(): l.fit(1, 1e-3)
             _, f, b, n = bench(l, a.repeats)
             print(f"  M={M} {2**M-1:3d}  {f*1e3:7.1f} {b*1e3:8.1f} {n*1e3:8.1f}   {b/f:5.2f}  {n/b:5.1f}")

@@ -1,6 +1,7 @@
 """Cost of evaluating every modality subset, per method, as the number of modalities grows (M = 2..12).
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_subsets_methods.py [--M 2,3,4,6,8,10,12] [--methods late,concat,common_subspace,dmrnet,udml]
+    OMP_NUM_THREADS=1 python benchmarks/bench_subsets_methods.py [--M 2,3,4,6,8,10,12] \
+        [--methods late,concat,common_subspace,dmrnet,udml]
 
 For each method's model on synthetic vector data (M modalities of 16 features, 256 test rows, one training
 epoch: the weights do not matter for timing) it times one full-modality evaluation pass, `evaluate_subsets`
@@ -9,7 +10,6 @@ batched (each encoder once per batch, fuse + head per subset in byte-bounded chu
 warm-up (one run for M >= 9). Writes results/subsets_methods.json.
 """
 import argparse
-import torch
 from robustmm.data import MultimodalDataLoaders
 from robustmm.synthetic import synth_multimodal
 from robustmm.learner import fusion_learner
@@ -40,9 +40,11 @@ def main():
             full = median_time(lambda: evaluate_subsets(l, subsets=[tuple(range(M))]), r)
             batched = median_time(lambda: evaluate_subsets(l), r)
             naive = median_time(lambda: evaluate_subsets(l, batched=False), r)
-            row = dict(method=name, M=M, subsets=2**M - 1, full_pass_ms=full*1e3, batched_ms=batched*1e3, naive_ms=naive*1e3)
+            row = dict(method=name, M=M, subsets=2**M - 1, full_pass_ms=full*1e3, batched_ms=batched*1e3,
+                       naive_ms=naive*1e3)
             res['rows'].append(row)
-            print(f"M={M:2d} {name:16s} pass {full*1e3:7.1f} ms  batched {batched/full:7.1f} passes  naive {naive/full:7.1f} passes", flush=True)
+            print(f"M={M:2d} {name:16s} pass {full*1e3:7.1f} ms  batched {batched/full:7.1f} passes  naive "
+                  f"{naive/full:7.1f} passes", flush=True)
             save('subsets_methods', res, a.out)
 
 if __name__ == '__main__': main()

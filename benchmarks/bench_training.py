@@ -1,6 +1,7 @@
 """Training throughput: fastai vs a bare PyTorch loop, and each method's cost over static late fusion.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_training.py [--epochs 5] [--bs 64] [--device cpu] [--methods late,udml] [--profile udml]
+    OMP_NUM_THREADS=1 python benchmarks/bench_training.py [--epochs 5] [--bs 64] [--device cpu] [--methods late,udml] \
+        [--profile udml]
 
 For every method's model on mfeat (TMC split, 1600 training rows):
   * bare:   a plain PyTorch loop (same model, same tensors, same batch size and shuffling, Adam, cross-entropy);
@@ -9,8 +10,8 @@ For every method's model on mfeat (TMC split, 1600 training rows):
             framework's own overhead is bare / fastai;
   * fastai + fastai's Adam: the same with fastai's per-tensor `Adam` (same results, bit for bit);
   * method: the method's full learner (its callbacks and loss terms), as users train it.
-Samples per second are the median over epochs after one warm-up epoch, best of --rounds interleaved rounds. `--profile NAME` prints the top
-functions (cProfile) of one method's full training epoch.
+Samples per second are the median over epochs after one warm-up epoch, best of --rounds interleaved rounds.
+`--profile NAME` prints the top functions (cProfile) of one method's full training epoch.
 """
 import argparse, time, statistics, cProfile, pstats, io
 import torch, torch.nn.functional as F
@@ -78,11 +79,14 @@ def _phase_timer(ph):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--epochs', type=int, default=5); p.add_argument('--bs', type=int, default=64)
-    p.add_argument('--device', default='cpu'); p.add_argument('--profile', default=None); p.add_argument('--rounds', type=int, default=3)
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--profile', default=None)
+    p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--out', default=None, help='folder for training.json (default: benchmarks/results)')
     p.add_argument('--methods', default=None, help='comma-separated subset of the methods (default: all)')
     a = p.parse_args()
-    res = {'machine': machine(a.device), 'batch_size': a.bs, 'command': 'OMP_NUM_THREADS=1 python benchmarks/bench_training.py', 'methods': []}
+    res = {'machine': machine(a.device), 'batch_size': a.bs,
+           'command': 'OMP_NUM_THREADS=1 python benchmarks/bench_training.py', 'methods': []}
     print('machine:', res['machine'])
     d = load_mfeat()
     dls = MultimodalDataLoaders.from_dsets(d.train, d.test, bs=a.bs, device=a.device, seed=0)
@@ -101,23 +105,31 @@ def main():
         pr = cProfile.Profile()
         with learn.no_bar(), learn.no_logging():
             learn.fit(1, 1e-3); pr.enable(); learn.fit(2, 1e-3); pr.disable()
-        s = io.StringIO(); pstats.Stats(pr, stream=s).sort_stats('cumulative').print_stats(25); print(s.getvalue()); return
+        s = io.StringIO()
+        pstats.Stats(pr, stream=s).sort_stats('cumulative').print_stats(25)
+        print(s.getvalue())
+        return
     base = None
     for name, make in makers.items():
         bare = fa = fa_fast = full = 0.
         for _ in range(a.rounds):   # interleaved rounds, best of each: robust to a noisy VM
             bare = max(bare, _bare(make().model, d.train, a.bs, a.epochs, a.device))
-            fa = max(fa, _fastai(Learner(dls, make().model, loss_func=CrossEntropy(), opt_func=Adam, cbs=AuxOutputs()), a.epochs))
-            fa_fast = max(fa_fast, _fastai(Learner(dls, make().model, loss_func=CrossEntropy(), opt_func=FastAdam, cbs=AuxOutputs()), a.epochs))
+            fa = max(fa, _fastai(Learner(dls, make().model, loss_func=CrossEntropy(), opt_func=Adam, cbs=AuxOutputs()),
+                                 a.epochs))
+            fa_fast = max(fa_fast, _fastai(Learner(dls, make().model, loss_func=CrossEntropy(), opt_func=FastAdam,
+                                                   cbs=AuxOutputs()), a.epochs))
             full = max(full, _fastai(make(), a.epochs))
         ph, learn = _Phases(), make()
         with learn.no_bar(), learn.no_logging(): learn.fit(a.epochs, 1e-3, cbs=_phase_timer(ph))
         phases = {k: v/ph.batches*1e3 for k, v in ph.sums.items()}
         base = base or full
         res['methods'].append(dict(method=name, bare=bare, fastai=fa_fast, fastai_adam=fa, method_learner=full,
-                                   overhead=bare/fa_fast, overhead_fastai_adam=bare/fa, cost_vs_late=base/full, phases_ms=phases))
-        print(f"{name:18s} bare {bare:7.0f}/s | fastai+FastAdam {fa_fast:7.0f}/s x{bare/fa_fast:4.2f} | fastai+Adam {fa:7.0f}/s x{bare/fa:4.2f} | "
-              f"method {full:7.0f}/s, cost vs late fusion x{base/full:4.2f} | ms/batch " + ' '.join(f'{k} {v:.2f}' for k, v in phases.items()), flush=True)
+                                   overhead=bare/fa_fast, overhead_fastai_adam=bare/fa, cost_vs_late=base/full,
+                                   phases_ms=phases))
+        print(f"{name:18s} bare {bare:7.0f}/s | fastai+FastAdam {fa_fast:7.0f}/s x{bare/fa_fast:4.2f} | fastai+Adam "
+              f"{fa:7.0f}/s x{bare/fa:4.2f} | "
+              f"method {full:7.0f}/s, cost vs late fusion x{base/full:4.2f} | ms/batch "
+              + ' '.join(f'{k} {v:.2f}' for k, v in phases.items()), flush=True)
     save('training' if a.bs == 64 and not a.methods else f'training_bs{a.bs}', res, a.out)
 
 if __name__ == '__main__': main()

@@ -89,8 +89,10 @@ def step_methods(a):
         with learn.no_bar(), learn.no_logging(): learn.fit(1 if a.tiny else 3, 3e-3)
         if cuda: torch.cuda.synchronize()
         secs = time.time() - t0
-        out[r.name] = dict(samples_per_s=len(d.train)*(1 if a.tiny else 3)/secs, seconds=secs, teacher_seconds=learn.teacher_seconds,
-                           peak_mb=torch.cuda.max_memory_allocated()/2**20 if cuda else None, accuracy=float(learn.validate()[1]))
+        out[r.name] = dict(samples_per_s=len(d.train)*(1 if a.tiny else 3)/secs, seconds=secs,
+                           teacher_seconds=learn.teacher_seconds,
+                           peak_mb=torch.cuda.max_memory_allocated()/2**20 if cuda else None,
+                           accuracy=float(learn.validate()[1]))
     return out
 
 
@@ -103,7 +105,8 @@ def step_presets(a):
     epochs, out = (1 if a.tiny else 3), {}
     makers = {'udml (cremad preset)': lambda: udml_learner(dls, paper='cremad', arch=18),
               'dmrnet (cremad preset, ResNet-18)': lambda: dmrnet_learner(dls, paper='cremad', arch=18),
-              'mmanet (casia-surf preset)': lambda: mmanet_learner(dls, full_modality_teacher(dls, epochs=epochs), paper='casia-surf')}
+              'mmanet (casia-surf preset)': lambda: mmanet_learner(dls, full_modality_teacher(dls, epochs=epochs),
+                                                                   paper='casia-surf')}
     for name, make in makers.items():
         t0 = time.time(); learn = make()
         with learn.no_bar(), learn.no_logging(): fit_paper(learn, epochs=epochs)
@@ -120,13 +123,16 @@ def main(argv=None):
     p.add_argument('--device', default='cuda'); p.add_argument('--tiny', action='store_true')
     p.add_argument('--steps', default=','.join(STEPS)); p.add_argument('--out', default=str(RESULTS))
     a = p.parse_args(argv)
-    if a.device.startswith('cuda') and not torch.cuda.is_available(): sys.exit('no CUDA device: run with --device cpu --tiny to check the script')
-    res = {'machine': machine(a.device), 'command': 'python benchmarks/gpu_check.py ' + ' '.join(argv or sys.argv[1:]), 'steps': {}}
+    if a.device.startswith('cuda') and not torch.cuda.is_available():
+        sys.exit('no CUDA device: run with --device cpu --tiny to check the script')
+    res = {'machine': machine(a.device), 'command': 'python benchmarks/gpu_check.py ' + ' '.join(argv or sys.argv[1:]),
+           'steps': {}}
     f = Path(a.out)/('gpu.json' if a.device.startswith('cuda') and not a.tiny else 'gpu_check_dry_run.json')
     for name in a.steps.split(','):
         t0 = time.time()
         try: r = dict(ok=True, result=STEPS[name](a))
-        except Exception as e: r = dict(ok=False, error=f'{type(e).__name__}: {e}', trace=traceback.format_exc()[-2000:])
+        except Exception as e: r = dict(ok=False, error=f'{type(e).__name__}: {e}',
+                                        trace=traceback.format_exc()[-2000:])
         r['seconds'] = round(time.time() - t0, 1); res['steps'][name] = r
         atomic_write(f, json.dumps(res, indent=1, default=float))
         print(f"{name}: {'ok' if r['ok'] else r['error']} ({r['seconds']} s)", flush=True)

@@ -1,4 +1,4 @@
-"""A small audio-visual benchmark that ships with robustmm: real spoken digits from six speakers paired with real handwritten digits, a speaker-held-out test split, difficulty fixed before any method was run.
+"""A shipped audio-visual benchmark: spoken digits paired with handwritten ones, speakers held out, fixed in advance.
 
 Docs: https://robustmm.github.io/robustmm/avdigits.html.md"""
 
@@ -25,7 +25,7 @@ AVDIGITS_TEST_SPEAKERS = ('theo', 'yweweler')    # never heard in training
 AVDIGITS_VALID_INDICES = 10                      # recordings 0-9 of each training speaker validate
 AVDIGITS_IMAGES_PER_DIGIT = (110, 30, 60)        # train / valid / test images per digit (disjoint)
 AVDIGITS_ENERGY_REMOVED = 0.85                   # fixed before any method was run (see the difficulty rule)
-AVDIGITS_LEVELS = tuple(float(l) for l in range(2, 12))   # UDML's code levels L = 2..11 (L = 1 is clean: level 0 here)
+AVDIGITS_LEVELS = tuple(float(l) for l in range(2, 12))   # UDML's code levels L = 2..11 (L = 1 is clean: level 0)
 
 def mel_filterbank(n_freqs:int, n_mels:int, sr:int, fmin:float=0., fmax:float|None=None)->torch.Tensor:
     "Triangular filters on the mel scale (HTK formula): `(n_mels, n_freqs)`."
@@ -34,12 +34,14 @@ def mel_filterbank(n_freqs:int, n_mels:int, sr:int, fmin:float=0., fmax:float|No
     edges = to_hz(np.linspace(to_mel(fmin), to_mel(fmax), n_mels + 2))
     freqs = np.linspace(0, sr/2, n_freqs)
     lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    return torch.tensor(np.clip(np.minimum((freqs - lo)/(mid - lo), (hi - freqs)/(hi - mid)), 0, None), dtype=torch.float32)
+    return torch.tensor(np.clip(np.minimum((freqs - lo)/(mid - lo), (hi - freqs)/(hi - mid)), 0, None),
+                        dtype=torch.float32)
 
 # %% ../nbs/01e_avdigits.ipynb #349b2287
 def stretched_log_mel(wave:np.ndarray, sr:int=8000, n_mels:int=32, frames:int=32, n_fft:int=256, hop:int=64,
                       standardize:bool=True)->torch.Tensor:
-    "Log-mel spectrogram of a clip, stretched (linear interpolation in time) to `frames` frames, z-scored unless `standardize=False`: `(1, n_mels, frames)`."
+    """Log-mel spectrogram of a clip, stretched (linear interpolation in time) to `frames` frames,
+    z-scored unless `standardize=False`: `(1, n_mels, frames)`."""
     w = torch.as_tensor(np.asarray(wave, dtype=np.float32))
     if len(w) < n_fft: w = F.pad(w, (0, n_fft - len(w)))
     power = torch.stft(w, n_fft, hop, window=torch.hann_window(n_fft), center=True, return_complex=True).abs()**2
@@ -55,14 +57,16 @@ def read_fsdd(root)->list[tuple[Path, int, str, int]]:
     rows = []
     for p in sorted(root.glob('*.wav')):
         parts = p.stem.split('_')
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[2].isdigit(): raise ValueError(f"not an FSDD file name ({{digit}}_{{speaker}}_{{index}}.wav): {p.name}")
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[2].isdigit():
+            raise ValueError(f"not an FSDD file name ({{digit}}_{{speaker}}_{{index}}.wav): {p.name}")
         rows.append((p, int(parts[0]), parts[1], int(parts[2])))
     if not rows: raise ValueError(f"no .wav files in {root}")
     return rows
 
 # %% ../nbs/01e_avdigits.ipynb #53d21bbc
 def remove_leading_energy(x:np.ndarray, fit_rows:np.ndarray, energy:float)->tuple[np.ndarray, int]:
-    "`(x without its leading principal components, k)`: the k components (fitted on `fit_rows`) carrying `energy` of the variance are projected out."
+    """`(x without its leading principal components, k)`: the k components (fitted on `fit_rows`)
+    carrying `energy` of the variance are projected out."""
     if not 0 <= energy < 1: raise ValueError(f"energy must lie in [0, 1), got {energy}")
     mu = x[fit_rows].mean(0)
     _, s, vt = np.linalg.svd(x[fit_rows] - mu, full_matrices=False)
@@ -81,7 +85,8 @@ def _image_pools(y:np.ndarray, per_digit=AVDIGITS_IMAGES_PER_DIGIT, seed:int=0)-
 
 # %% ../nbs/01e_avdigits.ipynb #7f2db926
 def _pair_by_label(digits:np.ndarray, pool:np.ndarray, pool_y:np.ndarray, rng)->np.ndarray:
-    "An image row of the same digit for every recording, cycling through reshuffled copies of the pool (each image used as evenly as possible)."
+    """An image row of the same digit for every recording, cycling through reshuffled copies of the pool
+    (each image used as evenly as possible)."""
     out = np.empty(len(digits), int)
     for c in range(10):
         recs, imgs = np.flatnonzero(digits == c), pool[pool_y[pool] == c]
@@ -92,7 +97,8 @@ def _pair_by_label(digits:np.ndarray, pool:np.ndarray, pool_y:np.ndarray, rng)->
 # %% ../nbs/01e_avdigits.ipynb #3ace921e
 def avdigits_split(speaker:np.ndarray, index:np.ndarray)->np.ndarray:
     "'train' / 'valid' / 'test' per recording: test speakers held out, the first recordings of the others validate."
-    return np.where(np.isin(speaker, AVDIGITS_TEST_SPEAKERS), 'test', np.where(index < AVDIGITS_VALID_INDICES, 'valid', 'train'))
+    return np.where(np.isin(speaker, AVDIGITS_TEST_SPEAKERS), 'test',
+                    np.where(index < AVDIGITS_VALID_INDICES, 'valid', 'train'))
 
 # %% ../nbs/01e_avdigits.ipynb #3e787376
 def write_npz(dest, arrays:dict):
@@ -102,7 +108,8 @@ def write_npz(dest, arrays:dict):
     with zipfile.ZipFile(dest, 'w', zipfile.ZIP_DEFLATED) as z:
         for k, v in arrays.items():
             buf = io.BytesIO(); np.lib.format.write_array(buf, np.asanyarray(v), allow_pickle=False)
-            z.writestr(zipfile.ZipInfo(f'{k}.npy', date_time=(1980, 1, 1, 0, 0, 0)), buf.getvalue(), zipfile.ZIP_DEFLATED)
+            z.writestr(zipfile.ZipInfo(f'{k}.npy', date_time=(1980, 1, 1, 0, 0, 0)), buf.getvalue(),
+                       zipfile.ZIP_DEFLATED)
 
 # %% ../nbs/01e_avdigits.ipynb #7068a8c4
 def build_avdigits(fsdd_root, # The FSDD `recordings` folder
@@ -110,9 +117,11 @@ def build_avdigits(fsdd_root, # The FSDD `recordings` folder
                    energy_removed:float=AVDIGITS_ENERGY_REMOVED, seed:int=0)->dict:
     "The AV-digits arrays (and file) from the FSDD recordings and mfeat's `pix` view."
     rows = read_fsdd(fsdd_root)
-    digit = np.array([r[1] for r in rows]); speaker = np.array([r[2] for r in rows]); index = np.array([r[3] for r in rows])
+    digit = np.array([r[1] for r in rows]); speaker = np.array([r[2] for r in rows])
+    index = np.array([r[3] for r in rows])
     logs = [stretched_log_mel(*read_wav(p), standardize=False) for p, *_ in rows]
-    log_std = np.array([float(m.std()) for m in logs])   # each recording's spread in log units (for UDML's audio noise levels)
+    # each recording's spread in log units (for UDML's audio noise levels)
+    log_std = np.array([float(m.std()) for m in logs])
     audio = np.stack([((m - m.mean())/m.std()).numpy() for m in logs]).astype(np.float16)
     raw, y_img = read_mfeat(None)
     pools = _image_pools(y_img, seed=seed)
@@ -131,7 +140,6 @@ def build_avdigits(fsdd_root, # The FSDD `recordings` folder
 # %% ../nbs/01e_avdigits.ipynb #4276b536
 def _avdigits_path(path=None)->Path:
     if path is not None: return Path(path)
-    import robustmm
     return _asset('avdigits/avdigits.npz')
 
 # %% ../nbs/01e_avdigits.ipynb #a8a24ba9
@@ -144,8 +152,10 @@ def load_avdigits(path=None, # An `.npz` from `build_avdigits` (default: the cop
     names = ['image', 'audio']
     def part(s):
         r = a['split'] == s
-        ds = MultimodalDataset([torch.tensor(a['image'][r], dtype=torch.float32), torch.tensor(a['audio'][r], dtype=torch.float32)],
-                               torch.tensor(a['y'][r], dtype=torch.long), names, 10, kinds=['image', 'audio'], class_names=[str(d) for d in range(10)])
+        ds = MultimodalDataset([torch.tensor(a['image'][r], dtype=torch.float32),
+                                torch.tensor(a['audio'][r], dtype=torch.float32)],
+                               torch.tensor(a['y'][r], dtype=torch.long), names, 10, kinds=['image', 'audio'],
+                               class_names=[str(d) for d in range(10)])
         ds.speaker = a['speaker'][r]
         return ds
     return DataSplits(part('train'), part('valid'), part('test'))

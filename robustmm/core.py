@@ -103,7 +103,8 @@ def check_mask(mask:torch.Tensor, n_modalities:int|None=None, batch_size:int|Non
                values:bool=True, # Also check that no sample is empty (reads the values: a host sync on a GPU)
               )->torch.Tensor:
     "Check a `(B, M)` presence mask: boolean, right shape, no sample with an empty modality subset."
-    if not isinstance(mask, torch.Tensor): raise TypeError(f"a presence mask must be a torch.Tensor, got {type(mask).__name__}")
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"a presence mask must be a torch.Tensor, got {type(mask).__name__}")
     if mask.dtype != torch.bool: raise TypeError(f"a presence mask must be a bool tensor, got {mask.dtype}")
     if mask.ndim != 2: raise ValueError(f"a presence mask must have shape (B, M), got {tuple(mask.shape)}")
     if n_modalities is not None and mask.shape[1] != n_modalities:
@@ -112,8 +113,8 @@ def check_mask(mask:torch.Tensor, n_modalities:int|None=None, batch_size:int|Non
         raise ValueError(f"presence mask has batch size {mask.shape[0]}, expected {batch_size}")
     empty = ~mask.any(1) if values else None
     if values and empty.any():
-        raise ValueError(f"{int(empty.sum())} sample(s) have an empty modality subset (e.g. sample {int(empty.nonzero()[0])}): "
-                         "at least one modality must be present")
+        raise ValueError(f"{int(empty.sum())} sample(s) have an empty modality subset "
+                         f"(e.g. sample {int(empty.nonzero()[0])}): at least one modality must be present")
     return mask
 
 # %% ../nbs/00_core.ipynb #896a728a
@@ -127,7 +128,8 @@ def subset_mask(subset, batch_size:int, n_modalities:int, device=None, names=Non
 # %% ../nbs/00_core.ipynb #0f0053fd
 @functools.lru_cache(maxsize=16)
 def _all_subset_table(n_modalities:int)->torch.Tensor:
-    "The table of every non-empty subset, built once per M (rebuilding it each batch cost 15 ms at M = 10); never modified in place."
+    """The table of every non-empty subset, built once per M (rebuilding it each batch cost 15 ms at M = 10);
+    never modified in place."""
     subsets = all_subsets(n_modalities)
     m = torch.zeros(len(subsets), n_modalities, dtype=torch.bool)
     for r, s in enumerate(subsets): m[r, list(s)] = True
@@ -136,7 +138,8 @@ def _all_subset_table(n_modalities:int)->torch.Tensor:
 # %% ../nbs/00_core.ipynb #b0291577
 def subset_masks(n_modalities:int, subsets=None, device=None)->torch.Tensor:
     "`(S, M)` boolean matrix, one row per subset (default: `all_subsets(n_modalities)`)."
-    if subsets is None: return _all_subset_table(n_modalities).to(device=device, copy=True)   # a copy: callers may write to it
+    # a copy: callers may write to it
+    if subsets is None: return _all_subset_table(n_modalities).to(device=device, copy=True)
     subsets = [subset_index(s, n_modalities=n_modalities) for s in subsets]
     m = torch.zeros(len(subsets), n_modalities, dtype=torch.bool, device=device)
     for r, s in enumerate(subsets): m[r, list(s)] = True
@@ -158,11 +161,12 @@ def id_subset(i:int, n_modalities:int)->tuple[int, ...]:
     return tuple(m for m in range(n_modalities) if (int(i) >> m) & 1)
 
 # %% ../nbs/00_core.ipynb #5ccd6401
-def sample_modality_mask(batch_size:int, n_modalities:int,
-                         mode:str='subsets', # 'subsets': one non-empty subset per sample; 'bernoulli': drop each modality with prob `p`
-                         p:float=0.5, # Drop probability per modality (mode='bernoulli')
-                         probs:Sequence[float]|None=None, # Probability of each subset, in `all_subsets` order (mode='subsets'; default uniform)
-                         generator:torch.Generator|None=None, device=None)->torch.Tensor:
+def sample_modality_mask(
+    batch_size:int, n_modalities:int,
+    mode:str='subsets', # 'subsets': one non-empty subset per sample; 'bernoulli': drop each modality with prob `p`
+    p:float=0.5, # Drop probability per modality (mode='bernoulli')
+    probs:Sequence[float]|None=None, # Probability of each subset, `all_subsets` order (mode='subsets'; default uniform)
+    generator:torch.Generator|None=None, device=None)->torch.Tensor:
     "Draw a `(B, M)` presence mask with at least one modality per sample."
     if mode == 'subsets':
         table = _all_subset_table(n_modalities)   # cached: indexing below copies
@@ -170,7 +174,8 @@ def sample_modality_mask(batch_size:int, n_modalities:int,
         else:
             probs = torch.as_tensor(probs, dtype=torch.float)
             if probs.shape != (len(table),) or (probs < 0).any() or probs.sum() <= 0:
-                raise ValueError(f"probs must be {len(table)} non-negative numbers (one per subset, in all_subsets order)")
+                raise ValueError(f"probs must be {len(table)} non-negative numbers "
+                                 "(one per subset, in all_subsets order)")
             idx = torch.multinomial(probs, batch_size, replacement=True, generator=generator)
         return table[idx].to(device)
     if mode == 'bernoulli':
@@ -202,9 +207,11 @@ def apply_mask(feats:Sequence[torch.Tensor], # One feature tensor per modality, 
     feats = list(feats)
     if mask is None: return feats
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-        raise TypeError(f"a presence mask must be a bool tensor (True = present), got {getattr(mask, 'dtype', type(mask).__name__)}: "
+        raise TypeError("a presence mask must be a bool tensor (True = present), "
+                        f"got {getattr(mask, 'dtype', type(mask).__name__)}: "
                         "a float or integer mask would scale features instead of removing them")
-    torch._assert_async(mask.any(1).all(), "a sample has every modality absent: at least one modality must be present")   # no host sync on a GPU
+    # no host sync on a GPU
+    torch._assert_async(mask.any(1).all(), "a sample has every modality absent: at least one modality must be present")
     if mask.shape != (feats[0].shape[0], len(feats)):
         raise ValueError(f"presence mask of shape {tuple(mask.shape)} does not match {len(feats)} modalities "
                          f"with batch size {feats[0].shape[0]}")
@@ -215,12 +222,14 @@ def apply_mask(feats:Sequence[torch.Tensor], # One feature tensor per modality, 
     return out
 
 # %% ../nbs/00_core.ipynb #03cce4f4
-def split_inputs(inputs:Sequence[torch.Tensor], n_modalities:int, names=None)->tuple[list[torch.Tensor], torch.Tensor|None]:
+def split_inputs(inputs:Sequence[torch.Tensor], n_modalities:int,
+                 names=None)->tuple[list[torch.Tensor], torch.Tensor|None]:
     "Split `(x_1..x_M[, mask])` into the modality list and the mask (or None), validating both."
     inputs = list(inputs)
     mask = None
     if len(inputs) == n_modalities + 1 and isinstance(inputs[-1], torch.Tensor) and inputs[-1].dtype == torch.bool:
         mask = inputs.pop()
     bs = check_modalities(inputs, n_modalities, names)
-    if mask is not None: check_mask(mask, n_modalities, bs, values=False)   # apply_mask asserts the values without a host sync
+    # apply_mask asserts the values without a host sync
+    if mask is not None: check_mask(mask, n_modalities, bs, values=False)
     return inputs, mask

@@ -9,7 +9,6 @@ from __future__ import annotations
 import random, copy, weakref
 from pathlib import Path
 from typing import Sequence, NamedTuple
-from collections import namedtuple
 import numpy as np, torch
 import matplotlib.pyplot as plt
 import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
@@ -26,21 +25,27 @@ __all__ = ['MODALITY_KINDS', 'MFEAT_VIEWS', 'MFEAT_DIMS', 'infer_kind', 'check_k
 
 # %% ../nbs/01_data.ipynb #25ea5f77
 MODALITY_KINDS = ('vector', 'image', 'depth', 'audio', 'video', 'text', 'series')
-_RANKS = dict(vector=1, image=3, depth=3, audio=3, video=4, text=1, series=2)   # per-sample ranks: (D,), (C, H, W), (T, C, H, W), (L,) token ids, (C, T)
+# per-sample ranks: (D,), (C, H, W), (T, C, H, W), (L,) token ids, (C, T)
+_RANKS = dict(vector=1, image=3, depth=3, audio=3, video=4, text=1, series=2)
 
 def infer_kind(shape:Sequence[int])->str:
-    "The modality kind implied by a per-sample shape: `(D,)` vector, `(C, T)` series, `(C, H, W)` image, `(T, C, H, W)` video."
-    kinds = {1: 'vector', 2: 'series', 3: 'image', 4: 'video'}   # text (token ids, (L,)) is never inferred: it needs a vocabulary
+    """The modality kind implied by a per-sample shape: `(D,)` vector, `(C, T)` series, `(C, H, W)` image,
+    `(T, C, H, W)` video."""
+    # text (token ids, (L,)) is never inferred: it needs a vocabulary
+    kinds = {1: 'vector', 2: 'series', 3: 'image', 4: 'video'}
     if len(shape) not in kinds:
-        raise ValueError(f"cannot infer a modality kind from per-sample shape {tuple(shape)}: use (D,), (C, T), (C, H, W) or (T, C, H, W)")
+        raise ValueError(f"cannot infer a modality kind from per-sample shape {tuple(shape)}: "
+                         "use (D,), (C, T), (C, H, W) or (T, C, H, W)")
     return kinds[len(shape)]
 
 # %% ../nbs/01_data.ipynb #285d921f
 def check_kind(kind:str, shape:Sequence[int], name:str='')->str:
     "Check that `kind` is known and fits the per-sample `shape`; return it."
-    if kind not in MODALITY_KINDS: raise ValueError(f"unknown modality kind {kind!r} for {name!r}: use one of {MODALITY_KINDS}")
+    if kind not in MODALITY_KINDS:
+        raise ValueError(f"unknown modality kind {kind!r} for {name!r}: use one of {MODALITY_KINDS}")
     if len(shape) != _RANKS[kind]:
-        raise ValueError(f"modality {name!r} of kind {kind!r} needs {_RANKS[kind]}-d samples, got per-sample shape {tuple(shape)}")
+        raise ValueError(f"modality {name!r} of kind {kind!r} needs {_RANKS[kind]}-d samples, "
+                         f"got per-sample shape {tuple(shape)}")
     return kind
 
 # %% ../nbs/01_data.ipynb #1c1f7bf7
@@ -67,12 +72,13 @@ class MultimodalBase(torch.utils.data.Dataset):
     def new_empty(self)->'MultimodalBase': return self.subset(np.zeros(0, dtype=np.int64))
     def describe(self)->dict:
         "What must agree between the splits of one dataset."
-        return dict(names=list(self.names), kinds=list(self.kinds), shapes=self.shapes, n_classes=self.n_classes, task=self.task,
-                    vocabs={n: list(v.tokens) for n, v in self.vocabs.items()})
+        return dict(names=list(self.names), kinds=list(self.kinds), shapes=self.shapes, n_classes=self.n_classes,
+                    task=self.task, vocabs={n: list(v.tokens) for n, v in self.vocabs.items()})
     def check_matches(self, other:'MultimodalBase', what:str='valid'):
         "Raise if `other` (another split) differs from this one in modalities, shapes, classes or task."
         if not isinstance(other, MultimodalBase):
-            raise TypeError(f"the {what} dataset must be a MultimodalBase (e.g. MultimodalDataset or FileDataset), got {type(other).__name__}")
+            raise TypeError(f"the {what} dataset must be a MultimodalBase (e.g. MultimodalDataset or FileDataset), "
+                            f"got {type(other).__name__}")
         a, b = self.describe(), other.describe()
         for k in a:
             if a[k] != b[k]: raise ValueError(f"the train and {what} datasets differ in {k}: {a[k]} vs {b[k]}")
@@ -112,7 +118,7 @@ class MultimodalDataset(MultimodalBase):
                  extras:Sequence=(), # Extra per-sample targets appended after y
                  ignore_index:int|None=None, # Label value ignored by losses/metrics (segmentation)
                  validate:bool=True,
-                 kinds:Sequence[str]|None=None, # Modality kinds (default: inferred from the shapes; e.g. 'depth' or 'audio' for 3-d samples)
+                 kinds:Sequence[str]|None=None, # Modality kinds (default: inferred; 'depth' or 'audio' are 3-d too)
                  class_names:Sequence[str]|None=None,
                  vocabs:dict|None=None): # {name: Vocab} of each text modality
         xs = [_to_tensor(x) for x in xs]
@@ -130,11 +136,13 @@ class MultimodalDataset(MultimodalBase):
         if validate: check_labels(y, n_classes, ignore_index)
         extras = [_to_tensor(e) for e in extras]
         for e in extras:
-            if e.shape[0] != y.shape[0]: raise ValueError(f"an extra target has {e.shape[0]} rows for {y.shape[0]} samples")
+            if e.shape[0] != y.shape[0]:
+                raise ValueError(f"an extra target has {e.shape[0]} rows for {y.shape[0]} samples")
         if kinds is None: kinds = [infer_kind(x.shape[1:]) for x in xs]
         if len(kinds) != len(xs): raise ValueError(f"got {len(kinds)} modality kinds for {len(xs)} modalities")
         self.kinds = [check_kind(k, x.shape[1:], n) for k, x, n in zip(kinds, xs, names)]
-        self.xs, self.y, self.names, self.n_classes, self.extras, self.ignore_index = xs, y, names, n_classes, extras, ignore_index
+        self.xs, self.y, self.names, self.n_classes = xs, y, names, n_classes
+        self.extras, self.ignore_index = extras, ignore_index
         self.class_names = list(class_names) if class_names is not None else None
         self.vocabs = _check_vocabs(vocabs, self.names, self.kinds)
 
@@ -173,8 +181,8 @@ def subset(self:MultimodalDataset, idx)->'MultimodalDataset':
 @patch
 def with_extras(self:MultimodalDataset, *extras)->'MultimodalDataset':
     "A copy with `extras` as extra targets (replacing any previous ones)."
-    return type(self)(self.xs, self.y, self.names, self.n_classes, extras, self.ignore_index, validate=False, kinds=self.kinds,
-                      class_names=self.class_names, vocabs=self.vocabs)
+    return type(self)(self.xs, self.y, self.names, self.n_classes, extras, self.ignore_index, validate=False,
+                      kinds=self.kinds, class_names=self.class_names, vocabs=self.vocabs)
 
 # %% ../nbs/01_data.ipynb #b5890f79
 class FileDataset(MultimodalBase):
@@ -184,21 +192,23 @@ class FileDataset(MultimodalBase):
                  labels=None, # (N,) class indices (classification)
                  label_reader=None, # callable(record) -> (H, W) class-index map (segmentation), instead of `labels`
                  n_classes:int|None=None, # Number of classes (default: the largest label + 1)
-                 kinds:Sequence[str|None]|None=None, # Modality kinds, in modality order (None, or a None entry: inferred from the shape)
+                 kinds:Sequence[str|None]|None=None, # Modality kinds in order (None, or a None entry: inferred)
                  class_names:Sequence[str]|None=None,
                  ignore_index:int|None=None, # Label value ignored by losses/metrics (segmentation)
-                 item_tfms:dict|None=None, # {modality name: callable(tensor) -> tensor}: independent per-modality transforms
-                 joint_tfm=None, # callable(list of tensors, y) -> (list, y): one random draw shared by aligned modalities
+                 item_tfms:dict|None=None, # {modality name: callable(tensor) -> tensor}: per-modality transforms
+                 joint_tfm=None, # callable(list of tensors, y) -> (list, y): one random draw for aligned modalities
                  shapes:dict|None=None, # Per-sample shapes after the transforms (default: read from the first record)
                  vocabs:dict|None=None): # {name: Vocab} of each text modality
         self.records, self.readers, self.names = list(records), dict(readers), list(readers)
         if not self.names: raise ValueError("readers must name at least one modality")
-        if (labels is None) == (label_reader is None): raise ValueError("pass exactly one of labels (classification) or label_reader (segmentation)")
+        if (labels is None) == (label_reader is None):
+            raise ValueError("pass exactly one of labels (classification) or label_reader (segmentation)")
         self.label_reader, self.ignore_index = label_reader, ignore_index
         self.y = None if labels is None else _to_tensor(labels).long()
         if self.y is not None:
             if self.y.ndim != 1 or len(self.y) != len(self.records):
-                raise ValueError(f"labels must be one class index per record: got shape {tuple(self.y.shape)} for {len(self.records)} records")
+                raise ValueError(f"labels must be one class index per record: got shape {tuple(self.y.shape)} "
+                                 f"for {len(self.records)} records")
             if n_classes is None and len(self.y): n_classes = _n_classes_from(self.y)
             check_labels(self.y, n_classes)
         elif n_classes is None: raise ValueError("segmentation data needs n_classes")
@@ -211,30 +221,33 @@ class FileDataset(MultimodalBase):
             shapes = {n: tuple(x.shape) for n, x in zip(self.names, self[0][:len(self.names)])}
         self._shapes = {n: tuple(shapes[n]) for n in self.names}
         kinds = [None]*len(self.names) if kinds is None else list(kinds)
-        if len(kinds) != len(self.names): raise ValueError(f"got {len(kinds)} modality kinds for {len(self.names)} modalities")
+        if len(kinds) != len(self.names):
+            raise ValueError(f"got {len(kinds)} modality kinds for {len(self.names)} modalities")
         kinds = [infer_kind(s) if k is None else k for k, s in zip(kinds, self._shapes.values())]
         self.kinds = [check_kind(k, s, n) for k, s, n in zip(kinds, self._shapes.values(), self.names)]
         self.vocabs = _check_vocabs(vocabs, self.names, self.kinds)
 
 # %% ../nbs/01_data.ipynb #105bc0a9
 @patch(as_prop=True)
-def task(self:FileDataset)->str: return 'classification' if self.label_reader is None else 'segmentation'
+def task(self:FileDataset)->str: # noqa: F811 (@patch names the attribute)
+    return 'classification' if self.label_reader is None else 'segmentation'
 
 @patch(as_prop=True)
-def labels(self:FileDataset)->torch.Tensor|None: return self.y
+def labels(self:FileDataset)->torch.Tensor|None: return self.y  # noqa: F811 (@patch names the attribute)
 
 @patch
-def __len__(self:FileDataset): return len(self.records)
+def __len__(self:FileDataset): return len(self.records)  # noqa: F811 (@patch names the attribute)
 
 @patch
 def _read(self:FileDataset, i, name, fn):
     try: return fn(self.records[i])
-    except (OSError, ValueError) as e:   # name the sample and modality; keep the exception type (FileNotFoundError stays one)
+    except (OSError, ValueError) as e:
+        # name the sample and modality; keep the exception type (FileNotFoundError stays one)
         raise type(e)(f"{e} (sample {i}, modality {name!r})") from e
 
 # %% ../nbs/01_data.ipynb #46d0eaa6
 @patch
-def __getitem__(self:FileDataset, i):
+def __getitem__(self:FileDataset, i): # noqa: F811 (@patch names the attribute)
     xs = [self._read(i, n, r) for n, r in self.readers.items()]
     y = self.y[i] if self.y is not None else self._read(i, 'label', self.label_reader)
     if self.joint_tfm is not None: xs, y = self.joint_tfm(list(xs), y)
@@ -247,11 +260,12 @@ def _copy(self:FileDataset, **kw):
 
 # %% ../nbs/01_data.ipynb #b262ea97
 @patch
-def subset(self:FileDataset, idx)->'FileDataset':
+def subset(self:FileDataset, idx)->'FileDataset': # noqa: F811 (@patch names the attribute)
     "The samples at `idx` (indices or boolean mask), with the same readers and transforms."
     idx = np.asarray(idx)
     if idx.dtype == bool: idx = np.flatnonzero(idx)
-    return self._copy(records=[self.records[i] for i in idx], y=None if self.y is None else self.y[torch.as_tensor(idx, dtype=torch.long)])
+    return self._copy(records=[self.records[i] for i in idx],
+                      y=None if self.y is None else self.y[torch.as_tensor(idx, dtype=torch.long)])
 
 @patch
 def with_tfms(self:FileDataset, item_tfms:dict|None=None, joint_tfm=None)->'FileDataset':
@@ -259,7 +273,8 @@ def with_tfms(self:FileDataset, item_tfms:dict|None=None, joint_tfm=None)->'File
     new = self._copy(item_tfms=dict(item_tfms or {}), joint_tfm=joint_tfm)
     if len(new):
         got = {n: tuple(x.shape) for n, x in zip(self.names, new[0][:len(self.names)])}
-        if got != self._shapes: raise ValueError(f"the new transforms change the per-sample shapes: {got} vs {self._shapes}")
+        if got != self._shapes:
+            raise ValueError(f"the new transforms change the per-sample shapes: {got} vs {self._shapes}")
     return new
 
 # %% ../nbs/01_data.ipynb #4175321e
@@ -273,20 +288,25 @@ class WrappedDataset(MultimodalBase):
                  class_names:Sequence[str]|None=None, ignore_index:int|None=None,
                  shapes:dict|None=None, # Per-sample shapes (default: read from item 0)
                  vocabs:dict|None=None): # {name: Vocab} of each text modality
-        self.ds, self.names, self.n_classes, self.class_names, self.ignore_index = ds, list(names), n_classes, class_names, ignore_index
-        if n_classes is None or n_classes < 1: raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
+        self.ds, self.names, self.n_classes = ds, list(names), n_classes
+        self.class_names, self.ignore_index = class_names, ignore_index
+        if n_classes is None or n_classes < 1:
+            raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
         self.y = None if labels is None else _to_tensor(labels).long()
-        if self.y is not None and len(self.y) != len(ds): raise ValueError(f"got {len(self.y)} labels for {len(ds)} samples")
+        if self.y is not None and len(self.y) != len(ds):
+            raise ValueError(f"got {len(self.y)} labels for {len(ds)} samples")
         if shapes is None:
             if not len(ds): raise ValueError("an empty dataset needs shapes")
             item = ds[0]
-            if len(item) != len(self.names) + 1: raise ValueError(f"items have {len(item)} parts; expected {len(self.names)} modalities and a label")
+            if len(item) != len(self.names) + 1:
+                raise ValueError(f"items have {len(item)} parts; expected {len(self.names)} modalities and a label")
             shapes = {n: tuple(torch.as_tensor(x).shape) for n, x in zip(self.names, item)}
             self._seg = torch.as_tensor(item[-1]).ndim > 0
         else: self._seg = getattr(self, '_seg', False)
         self._shapes = {n: tuple(shapes[n]) for n in self.names}
         kinds = [None]*len(self.names) if kinds is None else list(kinds)
-        self.kinds = [check_kind(infer_kind(s) if k is None else k, s, n) for k, s, n in zip(kinds, self._shapes.values(), self.names)]
+        self.kinds = [check_kind(infer_kind(s) if k is None else k, s, n)
+                      for k, s, n in zip(kinds, self._shapes.values(), self.names)]
         self.vocabs = _check_vocabs(vocabs, self.names, self.kinds)
     @property
     def task(self)->str: return 'segmentation' if self._seg else 'classification'
@@ -315,7 +335,8 @@ class _EpochBatches(torch.utils.data.Sampler):
 def _worker_init(worker_id): torch.set_num_threads(1)   # decoding workers must not compete with the training threads
 
 def _stop_workers(loader):
-    "Stop a torch DataLoader's persistent workers while its queues are intact (a garbage collector pass may not keep them so)"
+    """Stop a torch DataLoader's persistent workers while its queues are intact
+    (a garbage collector pass may not keep them so)"""
     it = getattr(loader, '_iterator', None)
     if it is not None and hasattr(it, '_shutdown_workers'): it._shutdown_workers()
     loader._iterator = None
@@ -323,16 +344,21 @@ def _stop_workers(loader):
 # %% ../nbs/01_data.ipynb #66f0fefd
 class MultimodalDL(TfmdDL):
     """A fastai DataLoader over a `MultimodalBase` dataset. In-memory datasets are sliced in the main process
-    (no per-item calls, no workers); file-backed ones decode items in `num_workers` worker processes that persist across epochs."""
-    def __init__(self, dataset=None, num_workers:int=0, persistent_workers:bool|None=None, pin_memory:bool|None=None, device=None, **kwargs):
+    (no per-item calls, no workers); file-backed ones decode items in `num_workers` worker processes
+    that persist across epochs."""
+    def __init__(self, dataset=None, num_workers:int=0, persistent_workers:bool|None=None,
+                 pin_memory:bool|None=None, device=None, **kwargs):
         if dataset is not None and not isinstance(dataset, MultimodalBase):
-            raise TypeError(f"MultimodalDL needs a MultimodalBase dataset (MultimodalDataset, FileDataset...), got {type(dataset).__name__}")
-        if num_workers is None or num_workers < 0: raise ValueError(f"num_workers must be an integer >= 0, got {num_workers}")
+            raise TypeError("MultimodalDL needs a MultimodalBase dataset (MultimodalDataset, FileDataset...), "
+                            f"got {type(dataset).__name__}")
+        if num_workers is None or num_workers < 0:
+            raise ValueError(f"num_workers must be an integer >= 0, got {num_workers}")
         if isinstance(dataset, MultimodalDataset): num_workers = 0   # slicing tensors in memory beats any worker
         dev = torch.device(device) if device is not None else None
         if pin_memory is None: pin_memory = dev is not None and dev.type == 'cuda' and num_workers > 0
         if persistent_workers is None: persistent_workers = num_workers > 0
-        super().__init__(dataset, num_workers=num_workers, persistent_workers=persistent_workers, pin_memory=pin_memory, device=device, **kwargs)
+        super().__init__(dataset, num_workers=num_workers, persistent_workers=persistent_workers, pin_memory=pin_memory,
+                         device=device, **kwargs)
 
 # %% ../nbs/01_data.ipynb #6ddafd0c
 @patch(as_prop=True)
@@ -360,8 +386,11 @@ def _file_batches(self:MultimodalDL, idxs):
         for c in chunks: yield fa_collate([self.dataset[i] for i in c])
         return
     if getattr(self, '_loader', None) is None:
-        gen = torch.Generator().manual_seed(hash(self.rng.getstate()[1]) % 2**31)   # worker seeds follow the DataLoaders' seed without drawing from it (a tuple of ints hashes the same in every process)
-        self._loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=_EpochBatches(), num_workers=self.fake_l.num_workers,
+        # worker seeds follow the DataLoaders' seed without drawing from it
+        # (a tuple of ints hashes the same in every process)
+        gen = torch.Generator().manual_seed(hash(self.rng.getstate()[1]) % 2**31)
+        self._loader = torch.utils.data.DataLoader(self.dataset, batch_sampler=_EpochBatches(),
+            num_workers=self.fake_l.num_workers,
             collate_fn=fa_collate, pin_memory=self.pin_memory, persistent_workers=self.fake_l.persistent_workers,
             worker_init_fn=_worker_init, generator=gen)
         self._stop = weakref.finalize(self, _stop_workers, self._loader)   # when this DataLoader goes, or at exit
@@ -371,10 +400,12 @@ def _file_batches(self:MultimodalDL, idxs):
 # %% ../nbs/01_data.ipynb #9d9d8a91
 @patch
 def __iter__(self:MultimodalDL):
-    self.randomize(); self.before_iter()    # as fastai's DataLoader.__iter__, minus the torch DataLoader around in-memory data
+    # as fastai's DataLoader.__iter__, minus the torch DataLoader around in-memory data
+    self.randomize(); self.before_iter()
     idxs = self.get_idxs()
     if self.in_memory:
-        torch.empty((), dtype=torch.int64).random_()   # the torch loader draws a base seed here: keep the global RNG stream, and so every seeded result, unchanged
+        # the torch loader draws a base seed here: keep the global RNG stream, and so every seeded result, unchanged
+        torch.empty((), dtype=torch.int64).random_()
         batches = self.create_batches(idxs)
     else: batches = self._file_batches(idxs)
     nb = self.pin_memory and self.device is not None and self.device.type == 'cuda'
@@ -412,22 +443,25 @@ class MultimodalDataLoaders(DataLoaders):
 
 # %% ../nbs/01_data.ipynb #7cae2f70
 @patch(cls_method=True)
-def from_dsets(cls:MultimodalDataLoaders, train_ds:MultimodalBase, valid_ds:MultimodalBase,
-               bs:int=64, # Batch size
-               val_bs:int|None=None, # Validation batch size (default 2*bs)
-               shuffle:bool=True, # Shuffle the training set
-               drop_last:bool=True, # Drop the last incomplete training batch (keeps BatchNorm happy)
-               device=None, # Default: `default_device()`
-               seed:int|None=None, # Seed for the shuffling order (and the workers' random streams)
-               num_workers:int=0, # Worker processes decoding file-backed data (in-memory data is sliced in the main process)
-               persistent_workers:bool|None=None, # Keep the workers between epochs (default: True when there are workers)
-               pin_memory:bool|None=None, # Page-locked batches for fast host-to-GPU copies (default: on for CUDA with workers)
-               path='.'):
+def from_dsets(
+    cls:MultimodalDataLoaders, train_ds:MultimodalBase, valid_ds:MultimodalBase,
+    bs:int=64, # Batch size
+    val_bs:int|None=None, # Validation batch size (default 2*bs)
+    shuffle:bool=True, # Shuffle the training set
+    drop_last:bool=True, # Drop the last incomplete training batch (keeps BatchNorm happy)
+    device=None, # Default: `default_device()`
+    seed:int|None=None, # Seed for the shuffling order (and the workers' random streams)
+    num_workers:int=0, # Worker processes decoding file-backed data (in-memory data is sliced in the main process)
+    persistent_workers:bool|None=None, # Keep the workers between epochs (default: True when there are workers)
+    pin_memory:bool|None=None, # Page-locked batches for fast host-to-GPU copies (default: on for CUDA with workers)
+    path='.'):
     if not isinstance(train_ds, MultimodalBase):
-        raise TypeError(f"the training dataset must be a MultimodalBase (MultimodalDataset, FileDataset...), got {type(train_ds).__name__}")
+        raise TypeError("the training dataset must be a MultimodalBase (MultimodalDataset, FileDataset...), "
+                        f"got {type(train_ds).__name__}")
     train_ds.check_matches(valid_ds, 'valid')
     if not isinstance(bs, int) or bs < 1: raise ValueError(f"bs must be a positive integer, got {bs!r}")
-    if len(train_ds) < bs and drop_last: raise ValueError(f"the training set has {len(train_ds)} samples, fewer than one batch of {bs}")
+    if len(train_ds) < bs and drop_last:
+        raise ValueError(f"the training set has {len(train_ds)} samples, fewer than one batch of {bs}")
     device = default_device() if device is None else device
     kw = dict(num_workers=num_workers, persistent_workers=persistent_workers, pin_memory=pin_memory, device=device)
     trn = MultimodalDL(train_ds, bs=bs, shuffle=shuffle, drop_last=drop_last, **kw)
@@ -449,7 +483,8 @@ def seed(self:MultimodalDataLoaders, seed:int):
     "Make the shuffling order (and the workers' random streams, restarted from this seed) reproducible."
     for i, dl in enumerate(self.loaders):
         dl.rng = random.Random(seed + i)
-        if isinstance(dl, MultimodalDL): dl.close()   # persistent workers would carry their random state over from the last run
+        # persistent workers would carry their random state over from the last run
+        if isinstance(dl, MultimodalDL): dl.close()
     return self
 
 # %% ../nbs/01_data.ipynb #2b49cbb9
@@ -476,7 +511,8 @@ def test_dl(self:MultimodalDataLoaders, ds:MultimodalBase, bs:int|None=None)->Mu
 def _show_one(ax, t:torch.Tensor, n_classes=None, is_label=False):
     t = t.detach().float().cpu()
     if is_label or (t.ndim == 2 and not t.is_floating_point()):
-        ax.imshow(t, cmap='tab10' if (n_classes or 10) <= 10 else 'tab20', vmin=0, vmax=max((n_classes or 10)-1, 1), interpolation='nearest')
+        ax.imshow(t, cmap='tab10' if (n_classes or 10) <= 10 else 'tab20', vmin=0, vmax=max((n_classes or 10)-1, 1),
+                  interpolation='nearest')
     elif t.ndim == 1:
         if len(t) <= 80: ax.bar(range(len(t)), t, width=1.0, color='tab:blue')
         else: ax.plot(t, lw=0.8)
@@ -528,7 +564,7 @@ _TMC_TEST = """
 12 21 24 29 32 40 55 58 64 75 78 79 86 88 94 95 100 104 105 106 112 117 119 121 122 125 126 134 135 137 141 152 158 161 175 178 180 183 187 199
 0 21 29 30 39 42 44 50 53 58 59 66 89 93 94 98 100 102 103 104 112 114 116 121 133 138 142 145 146 151 153 162 165 173 176 177 188 192 196 197
 5 6 8 12 19 24 37 38 40 43 48 49 52 59 65 67 72 74 75 76 79 100 102 103 104 109 120 123 124 149 152 155 161 167 187 190 191 196 197 198
-"""
+"""  # noqa: E501 (one line of test rows per class)
 
 def tmc_test_rows()->np.ndarray:
     "Global row indices (UCI order) of the 400 test rows of the TMC split."
@@ -617,7 +653,8 @@ def load_mfeat(views:Sequence[str]|None=None, # Subset of MFEAT_VIEWS, in the or
                standardize:bool=True, # Standardise each view with training statistics
                path=None, # Local folder with the mfeat files (default: the copy shipped with robustmm)
               )->DataSplits:
-    "UCI Multiple Features as `DataSplits(train, valid, test)` of `MultimodalDataset`s (`valid` is None unless `valid_pct`)."
+    """UCI Multiple Features as `DataSplits(train, valid, test)` of `MultimodalDataset`s
+    (`valid` is None unless `valid_pct`)."""
     views = list(MFEAT_VIEWS if views is None else views)
     bad = [v for v in views if v not in MFEAT_VIEWS]
     if bad or not views: raise ValueError(f"unknown mfeat views {bad or views}; choose from {MFEAT_VIEWS}")
@@ -631,6 +668,7 @@ def load_mfeat(views:Sequence[str]|None=None, # Subset of MFEAT_VIEWS, in the or
         keep, held = stratified_split(y[tr], valid_pct, seed + 1)
         tr, va = tr[keep], tr[held]
     parts = [tr, te] + ([va] if va is not None else [])
-    data = {v: (_standardise(*[raw[v][p] for p in parts]) if standardize else [raw[v][p] for p in parts]) for v in views}
+    data = {v: (_standardise(*[raw[v][p] for p in parts]) if standardize else [raw[v][p] for p in parts])
+            for v in views}
     mk = lambda k, p: MultimodalDataset([data[v][k] for v in views], y[p], views, 10)
     return DataSplits(mk(0, tr), mk(2, va) if va is not None else None, mk(1, te))

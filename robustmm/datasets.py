@@ -1,4 +1,4 @@
-"""Readers for the papers' datasets from a local folder (CREMA-D, audio-visual folders such as Kinetics-Sounds, AVE or VGGSound, NYUv2, CASIA-SURF) and for your own data (a `.npz` of arrays, a CSV manifest of files), each returning train / valid / test splits.
+"""The papers' datasets from a local folder (CREMA-D, audio-visual folders, NYUv2, CASIA-SURF) and your own data.
 
 Docs: https://robustmm.github.io/robustmm/datasets.html.md"""
 
@@ -27,7 +27,8 @@ __all__ = ['CREMAD_CLASSES', 'NYU_IGNORE', 'CASIA_CLASSES', 'SPLITS', 'NPZ_RESER
 
 # %% ../nbs/01d_datasets.ipynb #b9feb914
 def carve_valid(labels, valid_pct:float=0.1, seed:int=0, n:int|None=None)->tuple[np.ndarray, np.ndarray]:
-    "`(train, valid)` indices: `valid_pct` of the rows held out (at least one), stratified by `labels` (or at random when None)."
+    """`(train, valid)` indices: `valid_pct` of the rows held out (at least one), stratified by `labels`
+    (or at random when None)."""
     if labels is not None:
         tr, va = stratified_split(np.asarray(labels), valid_pct, seed)
         if len(va) or len(tr) < 2: return tr, va
@@ -58,7 +59,8 @@ def read_list(path, n_fields:int=2)->list[list[str]]:
     if not path.exists(): raise FileNotFoundError(f"list file not found: {path}")
     rows = [r for r in csv.reader(path.read_text().splitlines()) if r and any(c.strip() for c in r)]
     bad = [i for i, r in enumerate(rows) if len(r) < n_fields]
-    if bad: raise ValueError(f"{path}: line {bad[0] + 1} has fewer than {n_fields} comma-separated fields: {rows[bad[0]]}")
+    if bad:
+        raise ValueError(f"{path}: line {bad[0] + 1} has fewer than {n_fields} comma-separated fields: {rows[bad[0]]}")
     return [[c.strip() for c in r] for r in rows]
 
 # %% ../nbs/01d_datasets.ipynb #3b4a494a
@@ -84,7 +86,8 @@ def av_splits(root, lists:dict, # {'train': rows, 'test': rows[, 'valid': rows]}
     if not root.is_dir(): raise FileNotFoundError(f"dataset folder not found: {root}")
     for k in lists:
         if k not in ('train', 'valid', 'test'): raise ValueError(f"unknown split {k!r}: use train, valid, test")
-    if 'train' not in lists or 'test' not in lists: raise ValueError("an audio-visual dataset needs train and test lists")
+    if 'train' not in lists or 'test' not in lists:
+        raise ValueError("an audio-visual dataset needs train and test lists")
     classes = list(classes) if classes is not None else sorted({r[1] for rows in lists.values() for r in rows})
     cidx = {c: i for i, c in enumerate(classes)}
     unknown = sorted({r[1] for rows in lists.values() for r in rows} - set(cidx))
@@ -93,33 +96,39 @@ def av_splits(root, lists:dict, # {'train': rows, 'test': rows[, 'valid': rows]}
     if 'valid' not in rows:
         tr, va = carve_valid([cidx[r[1]] for r in rows['train']], valid_pct, seed)
         rows['valid'], rows['train'] = [rows['train'][i] for i in va], [rows['train'][i] for i in tr]
-    recs = {k: [{'clip': c, 'audio': root/audio_dir/f'{c}{audio_ext}', 'frames': root/frames_dir/c} for c, *_ in v] for k, v in rows.items()}
+    recs = {k: [{'clip': c, 'audio': root/audio_dir/f'{c}{audio_ext}', 'frames': root/frames_dir/c} for c, *_ in v]
+            for k, v in rows.items()}
     allr = [r for v in recs.values() for r in v]
     check_files([r['audio'] for r in allr], 'audio file')
     _check_frames([r['frames'] for r in allr])
     a = dict(audio or {})
     def make(k, train):
-        readers = {'audio': AudioReader('audio', **a), 'visual': FrameReader('frames', n_frames, size, random=train and augment)}
+        readers = {'audio': AudioReader('audio', **a),
+                   'visual': FrameReader('frames', n_frames, size, random=train and augment)}
         tfms = {'visual': image_augment(size)} if train and augment else None
         return FileDataset(recs[k], readers, labels=[cidx[r[1]] for r in rows[k]], n_classes=len(classes),
                            kinds=['audio', 'video'], class_names=classes, item_tfms=tfms)
     return DataSplits(make('train', True), make('valid', False), make('test', False))
 
 # %% ../nbs/01d_datasets.ipynb #8677316b
-def load_cremad(root, # Folder with AudioWAV/ and Image-01-FPS/
-                lists=None, # Folder with train.csv/test.csv (default: `root` if it has them, else the official lists shipped with robustmm)
-                n_frames:int=1, size=224, audio:dict|None=None, augment:bool=True, valid_pct:float=0.1, seed:int=0)->DataSplits:
+def load_cremad(
+    root, # Folder with AudioWAV/ and Image-01-FPS/
+    lists=None, # Folder with train.csv/test.csv (default: `root` if it has them, else the lists shipped with robustmm)
+    n_frames:int=1, size=224, audio:dict|None=None, augment:bool=True, valid_pct:float=0.1, seed:int=0)->DataSplits:
     "CREMA-D from a local folder in the layout of the papers' code, as `DataSplits` (valid carved from train, seeded)."
     if lists is None and (Path(root)/'train.csv').exists(): lists = root
     rows = cremad_lists() if lists is None else {s: read_list(Path(lists)/f'{s}.csv') for s in ('train', 'test')}
-    return av_splits(root, rows, CREMAD_CLASSES, 'AudioWAV', 'Image-01-FPS', '.wav', n_frames, size, audio, augment, valid_pct, seed)
+    return av_splits(root, rows, CREMAD_CLASSES, 'AudioWAV', 'Image-01-FPS', '.wav', n_frames, size, audio, augment,
+                     valid_pct, seed)
 
 # %% ../nbs/01d_datasets.ipynb #deddb909
 def load_av_folder(root, # Folder with audio/, frames/, train.csv, test.csv (valid.csv optional)
-                   n_frames:int=3, size=224, audio:dict|None=None, classes=None, augment:bool=True, valid_pct:float=0.1, seed:int=0)->DataSplits:
+                   n_frames:int=3, size=224, audio:dict|None=None, classes=None, augment:bool=True,
+                   valid_pct:float=0.1, seed:int=0)->DataSplits:
     "A generic audio-visual folder (Kinetics-Sounds, AVE, VGGSound, your own) as `DataSplits`."
     root = Path(root)
-    lists = {s: read_list(root/f'{s}.csv') for s in ('train', 'valid', 'test') if s != 'valid' or (root/'valid.csv').exists()}
+    lists = {s: read_list(root/f'{s}.csv') for s in ('train', 'valid', 'test')
+             if s != 'valid' or (root/'valid.csv').exists()}
     return av_splits(root, lists, classes, 'audio', 'frames', '.wav', n_frames, size, audio, augment, valid_pct, seed)
 
 # %% ../nbs/01d_datasets.ipynb #6995c3f5
@@ -129,7 +138,8 @@ class NYUv2Reader:
     "Record `{'index': i}` -> one field of the labelled NYUv2 `.mat` (HDF5), opened once per process."
     def __init__(self, path, field:str, # 'images', 'depths' or 'labels'
                  size=None, depth_scale:float=1e-3, mapping=None):
-        self.path, self.field, self.size, self.depth_scale, self.mapping, self._f = Path(path), field, size, depth_scale, mapping, None
+        self.path, self.field, self.size = Path(path), field, size
+        self.depth_scale, self.mapping, self._f = depth_scale, mapping, None
     def __getstate__(self): d = dict(self.__dict__); d['_f'] = None; return d   # h5py handles do not cross processes
     def _file(self):
         if self._f is None:
@@ -140,7 +150,9 @@ class NYUv2Reader:
         a = np.asarray(self._file()[self.field][int(record['index'])])
         if self.field == 'images':   # stored (3, W, H) uint8: MATLAB's column-major order
             x = torch.from_numpy(a.transpose(0, 2, 1).astype(np.float32)/255.)
-            if self.size is not None: x = torch.nn.functional.interpolate(x[None], size=self.size, mode='bilinear', antialias=True, align_corners=False)[0]
+            if self.size is not None:
+                x = torch.nn.functional.interpolate(x[None], size=self.size, mode='bilinear', antialias=True,
+                                                    align_corners=False)[0]
             return x
         if self.field == 'depths':   # metres -> millimetres -> network units
             return resize_nearest(torch.from_numpy(a.T.astype(np.float32)*1000.)[None], self.size)*self.depth_scale
@@ -151,7 +163,8 @@ class NYUv2Reader:
 # %% ../nbs/01d_datasets.ipynb #ffcfa6e0
 def load_nyuv2(root, # Folder with nyu_depth_v2_labeled.mat, splits.mat and classMapping40.mat
                size=None, # (H, W) to resize to (default: the 480 x 640 of the files)
-               depth_scale:float=1e-3, augment:bool=True, crop_scale=(0.5, 1.0), valid_pct:float=0.1, seed:int=0)->DataSplits:
+               depth_scale:float=1e-3, augment:bool=True, crop_scale=(0.5, 1.0), valid_pct:float=0.1,
+               seed:int=0)->DataSplits:
     "NYUv2 40-class RGB-D segmentation (795 train / 654 test; valid carved from train) as `DataSplits`."
     import h5py, scipy.io
     root = Path(root)
@@ -166,14 +179,18 @@ def load_nyuv2(root, # Folder with nyu_depth_v2_labeled.mat, splits.mat and clas
             if k not in f: raise ValueError(f"{files[0]} has no {k!r} dataset: not the labelled NYUv2 file")
         n, (W, H) = f['images'].shape[0], f['images'].shape[2:]
     train = np.asarray(splits['trainNdxs']).ravel() - 1; test = np.asarray(splits['testNdxs']).ravel() - 1
-    if train.min() < 0 or max(train.max(), test.max()) >= n: raise ValueError(f"{files[1]} indexes images outside 1..{n}")
+    if train.min() < 0 or max(train.max(), test.max()) >= n:
+        raise ValueError(f"{files[1]} indexes images outside 1..{n}")
     size = (H, W) if size is None else ((size, size) if isinstance(size, int) else tuple(size))
     tr, va = carve_valid(None, valid_pct, seed, len(train))
     aug = JointAugment(image_augment(size, crop_scale), nearest=[1]) if augment else None
     def make(idx, is_train):
-        readers = {'rgb': NYUv2Reader(files[0], 'images', size), 'depth': NYUv2Reader(files[0], 'depths', size, depth_scale)}
-        return FileDataset([{'index': int(i)} for i in idx], readers, label_reader=NYUv2Reader(files[0], 'labels', size, mapping=mapping),
-                           n_classes=40, kinds=['image', 'depth'], ignore_index=NYU_IGNORE, joint_tfm=aug if is_train else None,
+        readers = {'rgb': NYUv2Reader(files[0], 'images', size),
+                   'depth': NYUv2Reader(files[0], 'depths', size, depth_scale)}
+        return FileDataset([{'index': int(i)} for i in idx], readers,
+                           label_reader=NYUv2Reader(files[0], 'labels', size, mapping=mapping),
+                           n_classes=40, kinds=['image', 'depth'], ignore_index=NYU_IGNORE,
+                           joint_tfm=aug if is_train else None,
                            shapes={'rgb': (3, *size), 'depth': (1, *size)})
     return DataSplits(make(train[tr], True), make(train[va], False), make(test, False))
 
@@ -194,7 +211,9 @@ def load_casia_surf(root, lists:dict|None=None, # {'train': file, 'valid': file,
             raise FileNotFoundError(f"CASIA-SURF {k} list not found: {p}")
         lines = [l.split() for l in p.read_text().splitlines() if l.strip()]
         bad = [i for i, l in enumerate(lines) if len(l) != 4 or l[3] not in ('0', '1')]
-        if bad: raise ValueError(f"{p}: line {bad[0] + 1} is not 'rgb depth ir label' with label 0 or 1: {' '.join(lines[bad[0]])}")
+        if bad:
+            raise ValueError(f"{p}: line {bad[0] + 1} is not 'rgb depth ir label' with label 0 or 1: "
+                             f"{' '.join(lines[bad[0]])}")
         rows[k] = lines
     if 'valid' not in rows:
         tr, va = carve_valid([int(l[3]) for l in rows['train']], valid_pct, seed)
@@ -202,10 +221,12 @@ def load_casia_surf(root, lists:dict|None=None, # {'train': file, 'valid': file,
     recs = {k: [{'rgb': root/a, 'depth': root/b, 'ir': root/c} for a, b, c, _ in v] for k, v in rows.items()}
     check_files([p for v in recs.values() for r in v for p in r.values()], 'CASIA-SURF image')
     def make(k, train):
-        readers = {'rgb': ImageReader('rgb', size), 'depth': ImageReader('depth', size, 'L'), 'ir': ImageReader('ir', size, 'L')}
-        aug = JointAugment(image_augment(size, (0.5, 1.0))) if train and augment else None   # the three cameras are registered
-        return FileDataset(recs[k], readers, labels=[int(l[3]) for l in rows[k]], n_classes=2, kinds=['image', 'depth', 'image'],
-                           class_names=CASIA_CLASSES, joint_tfm=aug)
+        readers = {'rgb': ImageReader('rgb', size), 'depth': ImageReader('depth', size, 'L'),
+                   'ir': ImageReader('ir', size, 'L')}
+        # the three cameras are registered
+        aug = JointAugment(image_augment(size, (0.5, 1.0))) if train and augment else None
+        return FileDataset(recs[k], readers, labels=[int(l[3]) for l in rows[k]], n_classes=2,
+                           kinds=['image', 'depth', 'image'], class_names=CASIA_CLASSES, joint_tfm=aug)
     return DataSplits(make('train', True), make('valid', False), make('test', False))
 
 # %% ../nbs/01d_datasets.ipynb #b9971afd
@@ -587,10 +608,13 @@ def write_av_fixture(root, clips:dict, # {split: [(clip, label), ...]}
 
 # %% ../nbs/01d_datasets.ipynb #fe186751
 def write_cremad_fixture(root, per_class:int=2)->Path:
-    "CREMA-D's layout (AudioWAV/, Image-01-FPS/, train.csv, test.csv) for the first `per_class` clips of each emotion of the official lists."
+    """CREMA-D's layout (AudioWAV/, Image-01-FPS/, train.csv, test.csv) for the first `per_class` clips
+    of each emotion of the official lists."""
     lists = cremad_lists()
-    pick = {s: [r for c in CREMAD_CLASSES for r in [r for r in rows if r[1] == c][:per_class]] for s, rows in lists.items()}
-    write_av_fixture(root, {s: [tuple(r) for r in v] for s, v in pick.items()}, 'AudioWAV', 'Image-01-FPS', 1)   # with lists of those clips
+    pick = {s: [r for c in CREMAD_CLASSES for r in [r for r in rows if r[1] == c][:per_class]]
+            for s, rows in lists.items()}
+    # with lists of those clips
+    write_av_fixture(root, {s: [tuple(r) for r in v] for s, v in pick.items()}, 'AudioWAV', 'Image-01-FPS', 1)
     return Path(root)
 
 # %% ../nbs/01d_datasets.ipynb #fb0a5e89
@@ -605,7 +629,8 @@ def write_nyuv2_fixture(root, n:int=12, size=(24, 32))->Path:
         f['depths'] = rng.uniform(0.5, 10, (n, W, H)).astype(np.float32)
         f['labels'] = raw.transpose(0, 2, 1).astype(np.uint16)
     k = n*2//3
-    scipy.io.savemat(root/'splits.mat', {'trainNdxs': np.arange(1, k + 1)[:, None], 'testNdxs': np.arange(k + 1, n + 1)[:, None]})
+    scipy.io.savemat(root/'splits.mat', {'trainNdxs': np.arange(1, k + 1)[:, None],
+                                         'testNdxs': np.arange(k + 1, n + 1)[:, None]})
     scipy.io.savemat(root/'classMapping40.mat', {'mapClass': (np.arange(894) % 40 + 1)[None]})
     return root
 
@@ -620,7 +645,8 @@ def write_casia_fixture(root, per_split:dict|None=None, size=(24, 24))->Path:
             paths = []
             for cam, ch in (('color', 3), ('depth', 1), ('ir', 1)):
                 (d/cam).mkdir(parents=True, exist_ok=True)
-                _image(d/cam/'0001.jpg', 0.3 + 0.4*live, size, ch, seed=i); paths.append(str((d/cam/'0001.jpg').relative_to(root)))
+                _image(d/cam/'0001.jpg', 0.3 + 0.4*live, size, ch, seed=i)
+                paths.append(str((d/cam/'0001.jpg').relative_to(root)))
             lines.append(' '.join(paths + [str(live)]))
         (root/f'{s}_list.txt').write_text('\n'.join(lines) + '\n')
     return root

@@ -58,7 +58,8 @@ def fit_length(wave:np.ndarray, n:int, # Number of samples wanted
 def log_stft(wave, n_fft:int=512, hop:int=353, eps:float=1e-7)->torch.Tensor:
     "`log(|STFT| + eps)` with a Hann window and centred frames: `(n_fft//2 + 1, 1 + len//hop)`."
     x = torch.as_tensor(np.asarray(wave), dtype=torch.float32)
-    spec = torch.stft(x, n_fft, hop, window=torch.hann_window(n_fft), center=True, pad_mode='constant', return_complex=True)
+    spec = torch.stft(x, n_fft, hop, window=torch.hann_window(n_fft), center=True, pad_mode='constant',
+                      return_complex=True)
     return torch.log(spec.abs() + eps)
 
 # %% ../nbs/01c_media.ipynb #359a12c4
@@ -71,9 +72,11 @@ class AudioReader:
                  fit:str='tile', # 'tile' or 'pad' short clips
                  normalize:bool=False, # Standardise each spectrogram (zero mean, unit std)
                  random_offset:bool=False): # Train-time: a random window in a longer clip (else its start)
-        if sr <= 0 or duration <= 0: raise ValueError(f"sr and duration must be positive, got sr={sr}, duration={duration}")
+        if sr <= 0 or duration <= 0:
+            raise ValueError(f"sr and duration must be positive, got sr={sr}, duration={duration}")
         if hop <= 0 or n_fft <= 0: raise ValueError(f"n_fft and hop must be positive, got n_fft={n_fft}, hop={hop}")
-        self.key, self.sr, self.duration, self.n_fft, self.hop, self.fit, self.normalize, self.random_offset = key, sr, duration, n_fft, hop, fit, normalize, random_offset
+        self.key, self.sr, self.duration, self.n_fft, self.hop = key, sr, duration, n_fft, hop
+        self.fit, self.normalize, self.random_offset = fit, normalize, random_offset
     @property
     def n_samples(self)->int: return int(round(self.sr*self.duration))
     @property
@@ -87,7 +90,9 @@ class AudioReader:
         spec = log_stft(wave, self.n_fft, self.hop)
         if self.normalize: spec = (spec - spec.mean())/(spec.std() + 1e-5)
         return spec[None]
-    def __repr__(self): return f"AudioReader({self.key!r}, sr={self.sr}, duration={self.duration}, n_fft={self.n_fft}, hop={self.hop} -> {self.shape})"
+    def __repr__(self):
+        return (f"AudioReader({self.key!r}, sr={self.sr}, duration={self.duration}, n_fft={self.n_fft}, "
+                f"hop={self.hop} -> {self.shape})")
 
 # %% ../nbs/01c_media.ipynb #9812c4c2
 def audio_header(path)->tuple[int, int]:
@@ -216,7 +221,8 @@ def list_frames(folder)->list[Path]:
 # %% ../nbs/01c_media.ipynb #a0e6bac6
 def frame_indices(n_available:int, n_frames:int, random:bool=False)->list[int]:
     "Indices of `n_frames` frames out of `n_available`: one per equal segment, its middle (or a random one of it)."
-    if n_available < 1 or n_frames < 1: raise ValueError(f"need at least one frame, got {n_available} available and {n_frames} wanted")
+    if n_available < 1 or n_frames < 1:
+        raise ValueError(f"need at least one frame, got {n_available} available and {n_frames} wanted")
     idx = []
     for j in range(n_frames):
         lo = (j*n_available)//n_frames; hi = max(((j + 1)*n_available)//n_frames, lo + 1)
@@ -233,8 +239,10 @@ class FrameReader:
         self.image = ImageReader('path', size, mode, stats)
     def __call__(self, record)->torch.Tensor:
         frames = list_frames(record[self.key])
-        return torch.stack([self.image({'path': frames[i]}) for i in frame_indices(len(frames), self.n_frames, self.random)])
-    def __repr__(self): return f"FrameReader({self.key!r}, n_frames={self.n_frames}, size={self.image.size}, random={self.random})"
+        return torch.stack([self.image({'path': frames[i]})
+                            for i in frame_indices(len(frames), self.n_frames, self.random)])
+    def __repr__(self):
+        return f"FrameReader({self.key!r}, n_frames={self.n_frames}, size={self.image.size}, random={self.random})"
 
 # %% ../nbs/01c_media.ipynb #4236c561
 def extract_frames(video, # Path of a video file FFmpeg can decode
@@ -263,9 +271,11 @@ def extract_frames(video, # Path of a video file FFmpeg can decode
 
 # %% ../nbs/01c_media.ipynb #7a373d86
 def image_augment(size=224, scale:tuple=(0.08, 1.0), flip:bool=True):
-    "Random resized crop (+ horizontal flip): the visual training transform of the papers' code, for images or `(T, C, H, W)` clips."
+    """Random resized crop (+ horizontal flip): the visual training transform of the papers' code,
+    for images or `(T, C, H, W)` clips."""
     from torchvision.transforms import v2
-    return v2.Compose([v2.RandomResizedCrop(_size(size), scale=scale, antialias=True)] + ([v2.RandomHorizontalFlip()] if flip else []))
+    return v2.Compose([v2.RandomResizedCrop(_size(size), scale=scale, antialias=True)]
+                      + ([v2.RandomHorizontalFlip()] if flip else []))
 
 # %% ../nbs/01c_media.ipynb #3b38b71d
 class JointAugment:
@@ -278,7 +288,8 @@ class JointAugment:
         from torchvision import tv_tensors
         idx = list(range(len(xs))) if self.modalities is None else list(self.modalities)
         seg = isinstance(y, torch.Tensor) and y.ndim == 2
-        ins = [(tv_tensors.Mask if i in self.nearest else tv_tensors.Image)(xs[i]) for i in idx] + ([tv_tensors.Mask(y)] if seg else [])
+        ins = ([(tv_tensors.Mask if i in self.nearest else tv_tensors.Image)(xs[i]) for i in idx]
+               + ([tv_tensors.Mask(y)] if seg else []))
         outs = self.tfm(*ins)
         outs = list(outs) if isinstance(outs, (tuple, list)) else [outs]
         xs = list(xs)

@@ -30,40 +30,48 @@ def _levels(level, x:torch.Tensor)->torch.Tensor:
     "Per-sample levels as a float tensor of shape (B,) on x's device"
     lv = torch.as_tensor(level, dtype=torch.float32, device=x.device)
     if lv.ndim == 0: lv = lv.expand(x.shape[0])
-    if lv.shape != (x.shape[0],): raise ValueError(f"level must be a number or one value per sample ({x.shape[0]}), got shape {tuple(lv.shape)}")
+    if lv.shape != (x.shape[0],):
+        raise ValueError(f"level must be a number or one value per sample ({x.shape[0]}), got shape {tuple(lv.shape)}")
     msg = "noise levels must be finite numbers >= 0 (got NaN, inf or a negative level)"
     if isinstance(level, (int, float)):
         if not (math.isfinite(level) and level >= 0): raise ValueError(msg)
-    else: torch._assert_async(((lv >= 0) & torch.isfinite(lv)).all(), msg)   # per-sample levels: checked without a host sync
+    else: torch._assert_async(((lv >= 0) & torch.isfinite(lv)).all(), msg)   # per-sample levels: no host sync
     return lv
 
 # %% ../nbs/00b_noise.ipynb #4c6077f3
 # seeded noise is drawn on the generator's device: a generator on the batch's device (`modality_generator(...,
 # device=x.device)`) draws on the GPU without a host copy; a CPU generator draws on the CPU (same numbers as ever)
 def _randn_like(x, generator):
-    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=generator.device).to(x.device) if generator is not None else torch.randn_like(x)
+    if generator is None: return torch.randn_like(x)
+    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=generator.device).to(x.device)
 
 def _rand_like(x, generator):
-    return torch.rand(x.shape, generator=generator, dtype=x.dtype, device=generator.device).to(x.device) if generator is not None else torch.rand_like(x)
+    if generator is None: return torch.rand_like(x)
+    return torch.rand(x.shape, generator=generator, dtype=x.dtype, device=generator.device).to(x.device)
 
 class Noise:
     "Base class of a noise protocol: `noise(x, level, generator)` corrupts `x` (batch first) with per-sample `level`."
     name = 'noise'
     def __call__(self, x:torch.Tensor, level, generator:torch.Generator|None=None)->torch.Tensor:
         lv = _levels(level, x)
-        if not x.is_floating_point(): raise TypeError(f"noise can only be applied to floating point data, got {x.dtype}")
+        if not x.is_floating_point():
+            raise TypeError(f"noise can only be applied to floating point data, got {x.dtype}")
         return self.corrupt(x, lv, generator)
     def corrupt(self, x, lv, generator): raise NotImplementedError
     def __repr__(self): return f"{type(self).__name__}({', '.join(f'{k}={v}' for k, v in vars(self).items())})"
 
 # %% ../nbs/00b_noise.ipynb #72ed8c7f
 class GaussianNoise(Noise):
-    "Additive zero-mean Gaussian noise with standard deviation `scale*level**power` (data units; default: the level itself)."
+    """Additive zero-mean Gaussian noise with standard deviation `scale*level**power`
+    (data units; default: the level itself)."""
     name = 'gaussian'
-    def __init__(self, replace_at:float|None=None, # Levels >= this replace the input by noise of that standard deviation
+    def __init__(self,
+                 replace_at:float|None=None, # Levels >= this replace the input by noise of that standard deviation
                  clip:tuple[float, float]|None=None, # Clip the result to this range (e.g. (0, 1) for images)
-                 scale:float=1., power:float=1.): # std = scale*level**power (UDML's code: level^2/255 on [0, 1] pixels, level on log spectrograms)
-        if not (scale > 0 and power > 0): raise ValueError(f"scale and power must be positive, got scale={scale}, power={power}")
+                 scale:float=1., # std = scale*level**power
+                 power:float=1.): # UDML's code: level^2/255 on [0, 1] pixels, level on log spectrograms
+        if not (scale > 0 and power > 0):
+            raise ValueError(f"scale and power must be positive, got scale={scale}, power={power}")
         self.replace_at, self.clip, self.scale, self.power = replace_at, clip, scale, power
     def corrupt(self, x, lv, generator):
         eps = _randn_like(x, generator)
@@ -75,14 +83,16 @@ class GaussianNoise(Noise):
 
 # %% ../nbs/00b_noise.ipynb #68b419ff
 class SaltPepperNoise(Noise):
-    "Replace a fraction `level` (or `level` percent) of the entries, half by `low`, half by `high` (default: each sample's min / max)."
+    """Replace a fraction `level` (or `level` percent) of the entries, half by `low`, half by `high`
+    (default: each sample's min / max)."""
     name = 'salt_pepper'
     def __init__(self, low:float|None=None, high:float|None=None,
                  percent:bool=False): # Levels in percent of the entries (UDML's strengths 5 and 10 read as 5% and 10%)
         self.low, self.high, self.percent = low, high, percent
     def corrupt(self, x, lv, generator):
         if self.percent: lv = lv/100
-        torch._assert_async((lv <= 1).all(), f"salt-and-pepper levels must lie in [0, {100 if self.percent else 1}]")   # no host sync
+        # no host sync
+        torch._assert_async((lv <= 1).all(), f"salt-and-pepper levels must lie in [0, {100 if self.percent else 1}]")
         flat = x.flatten(1)
         lo = flat.min(1).values if self.low is None else torch.full_like(flat[:, 0], self.low)
         hi = flat.max(1).values if self.high is None else torch.full_like(flat[:, 0], self.high)
@@ -120,7 +130,8 @@ class GaussianBlur(Noise):
 
 # %% ../nbs/00b_noise.ipynb #73eead8c
 def modality_generator(seed:int, *keys:int, device=None)->torch.Generator:
-    "A generator on `device` (default CPU) seeded from `seed` and integer keys (batch index, modality...): the same noise for the same seed on one device."
+    """A generator on `device` (default CPU) seeded from `seed` and integer keys (batch index, modality...):
+    the same noise for the same seed on one device."""
     s = seed
     for k in keys: s = (s*1_000_003 + int(k) + 1) % (2**63 - 1)
     return torch.Generator(device=device or 'cpu').manual_seed(s)
@@ -129,7 +140,8 @@ def modality_generator(seed:int, *keys:int, device=None)->torch.Generator:
 def noise_for(noise, m:int)->Noise:
     "Modality `m`'s protocol: `noise` itself, or its m-th entry when a list gives one protocol per modality."
     if isinstance(noise, (list, tuple)):
-        if not 0 <= m < len(noise): raise ValueError(f"one noise protocol per modality: {len(noise)} given, modality {m} has none")
+        if not 0 <= m < len(noise):
+            raise ValueError(f"one noise protocol per modality: {len(noise)} given, modality {m} has none")
         return noise[m]
     return noise
 

@@ -7,7 +7,7 @@ Docs: https://robustmm.github.io/robustmm/synthetic.html.md"""
 # %% ../nbs/01b_synthetic.ipynb #5b18d982
 from __future__ import annotations
 from typing import Sequence
-import numpy as np, torch
+import numpy as np
 from .data import MultimodalDataset, DataSplits
 
 # %% auto #0
@@ -23,15 +23,16 @@ def _encode_modality(z:np.ndarray, difficulty:float, rng)->np.ndarray:
     return np.concatenate([easy, r, np.sign(r)*hard], 1)
 
 # %% ../nbs/01b_synthetic.ipynb #b6aef129
-def synth_multimodal(n_train:int=800, # Training samples
-                     n_test:int=400, # Test samples
-                     n_classes:int=4,
-                     dims:Sequence[int]=(16, 16), # Observed dimension of each modality
-                     informativeness:Sequence[float]|None=None, # Class separation per modality (noise std units; default 3)
-                     difficulty:Sequence[float]|None=None, # Fraction of each modality's information in XOR pairs (default 0)
-                     n_valid:int=0, # Validation samples (0: no validation set)
-                     names:Sequence[str]|None=None,
-                     seed:int=0)->DataSplits:
+def synth_multimodal(
+    n_train:int=800, # Training samples
+    n_test:int=400, # Test samples
+    n_classes:int=4,
+    dims:Sequence[int]=(16, 16), # Observed dimension of each modality
+    informativeness:Sequence[float]|None=None, # Class separation per modality (noise std units; default 3)
+    difficulty:Sequence[float]|None=None, # Fraction of each modality's information in XOR pairs (default 0)
+    n_valid:int=0, # Validation samples (0: no validation set)
+    names:Sequence[str]|None=None,
+    seed:int=0)->DataSplits:
     "Synthetic classification data with M vector modalities of chosen informativeness and difficulty."
     M = len(dims)
     informativeness = [3.]*M if informativeness is None else informativeness
@@ -42,7 +43,8 @@ def synth_multimodal(n_train:int=800, # Training samples
     if any(not 0 <= h <= 1 for h in difficulty): raise ValueError(f"difficulty must lie in [0, 1], got {difficulty}")
     rng = np.random.default_rng(seed)
     n = n_train + n_valid + n_test
-    y = np.concatenate([rng.permutation(np.arange(k) % n_classes) for k in (n_train, n_valid, n_test)])  # balanced parts
+    # balanced parts
+    y = np.concatenate([rng.permutation(np.arange(k) % n_classes) for k in (n_train, n_valid, n_test)])
     xs = []
     for d, s, h in zip(dims, informativeness, difficulty):
         k = d - int(round(h*d/2))  # latent size so that the observed size is d
@@ -90,7 +92,8 @@ def _draw_scene(size, rng, max_objects):
 
 # %% ../nbs/01b_synthetic.ipynb #144b1721
 def synth_rgbd(n_train:int=256, n_test:int=128, size:int=32, max_objects:int=4, n_valid:int=0, seed:int=0)->DataSplits:
-    "Synthetic RGB-D segmentation scenes: `rgb` (3, size, size), `depth` (1, size, size), labels (size, size) in 5 classes."
+    """Synthetic RGB-D segmentation scenes: `rgb` (3, size, size), `depth` (1, size, size),
+    labels (size, size) in 5 classes."""
     if size < 16: raise ValueError(f"size must be at least 16 pixels, got {size}")
     rng = np.random.default_rng(seed)
     n = n_train + n_valid + n_test

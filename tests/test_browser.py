@@ -24,7 +24,8 @@ def widget_notebooks(root=Path(__file__).resolve().parents[1]/'nbs')->list:
         if '.ipynb_checkpoints' in p.parts: continue
         cells = json.loads(p.read_text())['cells']
         if any(c['cell_type'] == 'code' and not ''.join(c['source']).startswith('#| export') and
-               re.search(r'(_widget|explorer)\(', ''.join(c['source'])) for c in cells): out.append(str(p.relative_to(root)))
+               re.search(r'(_widget|explorer)\(', ''.join(c['source'])) for c in cells):
+            out.append(str(p.relative_to(root)))
     return out
 
 NOTEBOOKS = widget_notebooks()

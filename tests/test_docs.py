@@ -1,5 +1,6 @@
-"README is generated from nbs/index.ipynb and up to date; every notebook processes for the docs site; CI runs the README's test command."
-import re, subprocess, sys, shutil
+("README is generated from nbs/index.ipynb and up to date; every notebook processes for the docs site; "
+ "CI runs the README's test command.")
+import re, subprocess, sys
 
 def test_readme_up_to_date(root):
     r = subprocess.run([sys.executable, 'tools/make_readme.py', '--check'], cwd=root, capture_output=True, text=True)
@@ -59,7 +60,8 @@ def test_every_public_function_and_class_is_indexed(root):
         mod = importlib.import_module(m.name)
         for name in getattr(mod, '__all__', []):
             obj = getattr(mod, name)
-            if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == m.name and f'{m.name}.{name}' not in d['syms'].get(m.name, {}):
+            if ((inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == m.name
+                    and f'{m.name}.{name}' not in d['syms'].get(m.name, {})):
                 missing.append(f'{m.name}.{name}')
     assert not missing, missing
 
@@ -68,7 +70,8 @@ def test_tutorials_and_interactive_notebooks(root):
     import nbformat
     tutorials = sorted((root/'nbs/tutorials').glob('*.ipynb'))
     assert len(tutorials) >= 6, tutorials
-    def uses_widgets(p): return any(c.cell_type == 'code' and ('_widget(' in c.source or 'ipywidgets' in c.source) for c in nbformat.read(p, as_version=4).cells)
+    def uses_widgets(p): return any(c.cell_type == 'code' and ('_widget(' in c.source or 'ipywidgets' in c.source)
+                                    for c in nbformat.read(p, as_version=4).cells)
     widgets = [p.name for p in sorted((root/'nbs').rglob('*.ipynb')) if '_proc' not in p.parts and uses_widgets(p)]
     assert len(widgets) >= 4, widgets
 

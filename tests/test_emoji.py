@@ -1,4 +1,5 @@
-"Emoji-views: the shipped file is what build_emoji makes from the source; no group crosses splits; licences ship beside it."
+("Emoji-views: the shipped file is what build_emoji makes from the source; no group crosses splits; "
+ "licences ship beside it.")
 from collections import Counter
 from pathlib import Path
 import numpy as np, pytest

@@ -19,7 +19,8 @@ AUDIO = dict(sr=SR, duration=0.25, n_fft=64, hop=32)
 
 @pytest.fixture(scope='module')
 def av_files(tmp_path_factory):
-    "2000 items: a noisy tone whose pitch carries half the label, a noisy grey image whose brightness carries the other half."
+    ("2000 items: a noisy tone whose pitch carries half the label, a noisy grey image whose brightness carries the "
+     "other half.")
     root = tmp_path_factory.mktemp('av2000')
     rng = np.random.default_rng(0)
     t = np.arange(int(SR*0.2))/SR
@@ -30,7 +31,8 @@ def av_files(tmp_path_factory):
         sf.write(root/f'{i:04d}.wav', wave.astype(np.float32), SR)
         img = np.clip(255*(0.3 + 0.4*(y//2)) + rng.normal(0, 40, (16, 16)), 0, 255).astype(np.uint8)
         Image.fromarray(img).convert('RGB').save(root/f'{i:04d}.png')
-        rows.append({'sound': f'{i:04d}.wav', 'picture': f'{i:04d}.png', 'y': y, 'split': 'test' if i >= 1600 else 'train'})
+        rows.append({'sound': f'{i:04d}.wav', 'picture': f'{i:04d}.png', 'y': y,
+                     'split': 'test' if i >= 1600 else 'train'})
     pd.DataFrame(rows).to_csv(root/'manifest.csv', index=False)
     return root
 
@@ -86,18 +88,22 @@ def test_every_factory_trains_on_files_with_workers(name, dls, tmp_path):
     torch.testing.assert_close(preds, preds2, rtol=0, atol=0)
 
 def test_every_factory_takes_the_resnet_depth_and_local_weights(tmp_path):
-    "arch picks the torchvision ResNet depth for image-like modalities (vectors keep an MLP); weights come from a local file."
+    ("arch picks the torchvision ResNet depth for image-like modalities (vectors keep an MLP); "
+     "weights come from a local file.")
     import torchvision
     from robustmm.data import MultimodalDataset
     from robustmm.models import ResNetEncoder, VideoEncoder
     g = torch.Generator().manual_seed(0)
-    mk = lambda n: MultimodalDataset([torch.randn(n, 4, generator=g), torch.randn(n, 1, 32, 32, generator=g), torch.randn(n, 2, 3, 32, 32, generator=g)],
+    mk = lambda n: MultimodalDataset([torch.randn(n, 4, generator=g), torch.randn(n, 1, 32, 32, generator=g),
+                                      torch.randn(n, 2, 3, 32, 32, generator=g)],
                                      torch.arange(n) % 2, ['vec', 'spec', 'frames'], kinds=['vector', 'audio', 'video'])
     dls = MultimodalDataLoaders.from_dsets(mk(8), mk(4), bs=4, device='cpu')
     torch.save(torchvision.models.resnet34(weights=None).state_dict(), tmp_path/'r34.pth')
     t = teacher_learner(dls, arch=34).model
-    factories = [lambda **k: fusion_learner(dls, 'late', **k), lambda **k: noisy_fusion_learner(dls, 'concat', **k), lambda **k: dynamic_fusion_learner(dls, **k),
-                 lambda **k: udml_learner(dls, **k), lambda **k: common_subspace_learner(dls, **k), lambda **k: dmrnet_learner(dls, **k),
+    factories = [lambda **k: fusion_learner(dls, 'late', **k), lambda **k: noisy_fusion_learner(dls, 'concat', **k),
+                 lambda **k: dynamic_fusion_learner(dls, **k),
+                 lambda **k: udml_learner(dls, **k), lambda **k: common_subspace_learner(dls, **k),
+                 lambda **k: dmrnet_learner(dls, **k),
                  lambda **k: teacher_learner(dls, **k), lambda **k: common_subspace_learner(dls, **k),
                  lambda **k: plain_distillation_learner(dls, t, **k), lambda **k: mmanet_learner(dls, t, **k)]
     for f in factories:
@@ -105,19 +111,23 @@ def test_every_factory_takes_the_resnet_depth_and_local_weights(tmp_path):
         assert type(encs[0]).__name__ == 'MLPEncoder'
         assert isinstance(encs[1], ResNetEncoder) and encs[1].arch == 'resnet34'
         assert isinstance(encs[2], VideoEncoder) and encs[2].frames.arch == 'resnet34'
-    assert onestage_learner(dls, privileged_teacher(dls, 2, epochs=1, arch=50), 'spec', arch=50).model.enc_a.arch == 'resnet50'
-    with pytest.raises(FileNotFoundError, match='nowhere.pth'): fusion_learner(dls, arch=18, weights_path=tmp_path/'nowhere.pth')
+    assert onestage_learner(dls, privileged_teacher(dls, 2, epochs=1, arch=50), 'spec',
+                            arch=50).model.enc_a.arch == 'resnet50'
+    with pytest.raises(FileNotFoundError, match='nowhere.pth'): fusion_learner(dls, arch=18,
+                                                                               weights_path=tmp_path/'nowhere.pth')
     with pytest.raises(ValueError, match=r'arch must be one of \(18, 34, 50\)'): fusion_learner(dls, arch=101)
 
 def test_augmented_batches_repeat_across_processes(tmp_path):
     "Random joint augmentation decoded by two workers: the same seed gives the same batches in a new process."
     import subprocess, sys
     from robustmm.datasets import write_casia_fixture
-    code = ("import sys; from pathlib import Path; from robustmm.datasets import load_casia_surf; from robustmm.data import MultimodalDataLoaders\n"
+    code = ("import sys; from pathlib import Path; from robustmm.datasets import load_casia_surf; "
+            "from robustmm.data import MultimodalDataLoaders\n"
             "d = load_casia_surf(Path(sys.argv[1]), size=24)\n"
             "dls = MultimodalDataLoaders.from_dsets(d.train, d.valid, bs=4, num_workers=2, device='cpu', seed=0)\n"
             "print([round(float(b[0].sum()), 4) for e in range(2) for b in dls.train])")
     write_casia_fixture(tmp_path/'casia')
-    outs = [subprocess.run([sys.executable, '-c', code, str(tmp_path/'casia')], capture_output=True, text=True) for _ in range(2)]
+    outs = [subprocess.run([sys.executable, '-c', code, str(tmp_path/'casia')], capture_output=True, text=True)
+            for _ in range(2)]
     assert all(o.returncode == 0 for o in outs), outs[0].stderr[-2000:]
     assert outs[0].stdout == outs[1].stdout and outs[0].stdout.count(',') > 5

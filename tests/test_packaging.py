@@ -18,21 +18,27 @@ def test_wheel_contains_every_module_and_the_data(root, tmp_path):
     for m in _modules(): assert _path(m) in names, m
     assert any(n.startswith('robustmm/udml/') for n in names)   # subpackages ship
     assert 'robustmm/assets/mfeat.npz' in names and 'robustmm/_modidx.py' in names
-    assert {'robustmm/assets/cremad/train.csv', 'robustmm/assets/cremad/test.csv'} <= set(names)   # the official CREMA-D lists
+    # the official CREMA-D lists
+    assert {'robustmm/assets/cremad/train.csv', 'robustmm/assets/cremad/test.csv'} <= set(names)
     # install the wheel alone into a target folder and import every module from there (dependencies from this env)
     target = tmp_path/'site'
-    subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-deps', '--no-index', '--target', str(target), str(whl)],
+    subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-deps', '--no-index', '--target', str(target),
+                    str(whl)],
                    check=True, capture_output=True)
     code = ("import importlib, sys, robustmm, pathlib; "
-            f"assert pathlib.Path(robustmm.__file__).resolve().is_relative_to(pathlib.Path({str(target)!r}).resolve()), robustmm.__file__; "
+            "assert pathlib.Path(robustmm.__file__).resolve()"
+            f".is_relative_to(pathlib.Path({str(target)!r}).resolve()), "
+            "robustmm.__file__; "
             f"[importlib.import_module(m) for m in {_modules()!r}]; "
-            "from robustmm.data import load_mfeat; d = load_mfeat(); assert len(d.train) == 1600; from robustmm.datasets import cremad_lists; assert len(cremad_lists()['train']) == 6698; print('ok')")
+            "from robustmm.data import load_mfeat; d = load_mfeat(); assert len(d.train) == 1600; "
+            "from robustmm.datasets import cremad_lists; assert len(cremad_lists()['train']) == 6698; print('ok')")
     r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True,
                        env={'PYTHONPATH': str(target), 'PATH': '/usr/bin:/bin', 'OMP_NUM_THREADS': '1'})
     assert r.returncode == 0 and r.stdout.strip().endswith('ok'), r.stderr[-2000:]
 
 def test_no_method_imports_another(root):
-    "UDML, DMRNet, MMANet and one-stage distillation import only the shared layer (core, data, models, learner, combination, distill...)."
+    ("UDML, DMRNet, MMANet and one-stage distillation import only the shared layer (core, data, models, learner, "
+     "combination, distill...).")
     import re
     methods = ('udml', 'dmrnet', 'mmanet', 'onestage')
     for m in methods:

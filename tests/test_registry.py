@@ -15,7 +15,8 @@ TOY = '''
 from functools import partial
 from robustmm.methods import Recipe, register
 from robustmm.learner import fusion_learner
-register(Recipe('toy', partial(fusion_learner, fusion='weighted'), 'a toy method', problem='missing', module='toymethod'))
+register(Recipe('toy', partial(fusion_learner, fusion='weighted'), 'a toy method', problem='missing',
+                module='toymethod'))
 '''
 
 
@@ -39,7 +40,8 @@ def test_every_method_network_is_the_contract(name):
 
 
 def test_cli_help_lists_the_registry():
-    out = subprocess.run([sys.executable, '-m', 'robustmm', 'bench', '--help'], capture_output=True, text=True, cwd=ROOT).stdout
+    out = subprocess.run([sys.executable, '-m', 'robustmm', 'bench', '--help'], capture_output=True, text=True,
+                         cwd=ROOT).stdout
     flat = ' '.join(out.split())
     for n in method_names(): assert n in flat, n
 
@@ -47,7 +49,8 @@ def test_cli_help_lists_the_registry():
 def test_a_registered_toy_method_reaches_the_cli_and_the_benchmark_script(tmp_path):
     (tmp_path/'toymethod.py').write_text(textwrap.dedent(TOY))
     r = subprocess.run([sys.executable, '-m', 'robustmm', 'bench', '--import', 'toymethod', '--methods', 'late,toy',
-                        '--dataset', 'synthetic', '--epochs', '1', '--protocol', 'missing', '--out', str(tmp_path/'out')],
+                        '--dataset', 'synthetic', '--epochs', '1', '--protocol', 'missing', '--out',
+                        str(tmp_path/'out')],
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'toy' in r.stdout
@@ -56,7 +59,8 @@ def test_a_registered_toy_method_reaches_the_cli_and_the_benchmark_script(tmp_pa
     assert [s['method'] for s in res['summary']] == ['late', 'toy'] and res['provenance']['robustmm']
     env = {'PYTHONPATH': f'{tmp_path}:{ROOT}', 'OMP_NUM_THREADS': '1', 'PATH': '/usr/bin:/bin'}
     r = subprocess.run([sys.executable, str(ROOT/'benchmarks'/'bench_avdigits.py'), '--quick', '--import', 'toymethod',
-                        '--methods', 'toy', '--out', str(tmp_path/'av')], capture_output=True, text=True, cwd=tmp_path, env=env)
+                        '--methods', 'toy', '--out', str(tmp_path/'av')], capture_output=True, text=True, cwd=tmp_path,
+                        env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     models = json.loads((tmp_path/'av'/'seed0.json').read_text())['models']
     assert list(models) == ['a toy method'] and 0 <= models['a toy method']['clean'] <= 1
@@ -78,7 +82,8 @@ def test_importing_robustmm_changes_no_global_state():
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     # a fresh process, FutureWarnings as errors: fastai's torch.jit notice stays inside robustmm's import of fastai
-    r = subprocess.run([sys.executable, '-W', 'error::FutureWarning', '-c', 'import robustmm.cli'], capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run([sys.executable, '-W', 'error::FutureWarning', '-c', 'import robustmm.cli'], capture_output=True,
+                       text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
 
 

@@ -1,4 +1,5 @@
-"Nothing is lost on the way: checkpoints and exported learners round-trip exactly; the same seed gives the same numbers."
+("Nothing is lost on the way: checkpoints and exported learners round-trip exactly; "
+ "the same seed gives the same numbers.")
 import torch
 from fastai.learner import load_learner
 from robustmm.test_utils import tiny_learner, synth_seg_dls
@@ -14,7 +15,8 @@ def test_checkpoint_round_trip(tmp_path):
     learn.path = tmp_path
     p1 = learn.get_preds()[0]
     learn.save('ckpt')
-    fresh = fusion_learner(learn.dls, 'concat', feat_dim=16, enc_kwargs=dict(hidden=(32,)), seed=123); fresh.path = tmp_path
+    fresh = fusion_learner(learn.dls, 'concat', feat_dim=16, enc_kwargs=dict(hidden=(32,)), seed=123)
+    fresh.path = tmp_path
     with fresh.no_bar(): assert not torch.equal(fresh.get_preds()[0], p1)   # a different init predicts differently
     fresh.load('ckpt')
     with fresh.no_bar(): p2 = fresh.get_preds()[0]
@@ -27,7 +29,8 @@ def test_export_round_trip_segmentation(tmp_path):
     l2 = load_learner(tmp_path/'seg.pkl')
     with l2.no_bar(): p2 = l2.get_preds(dl=l2.dls.test_dl(learn.dls.valid_ds))[0]
     assert torch.equal(p1, p2)
-    assert evaluate_subsets(l2, l2.dls.test_dl(learn.dls.valid_ds), metrics=['miou']).equals(evaluate_subsets(learn, metrics=['miou']))
+    assert evaluate_subsets(l2, l2.dls.test_dl(learn.dls.valid_ds), metrics=['miou']).equals(
+        evaluate_subsets(learn, metrics=['miou']))
 
 def test_same_seed_same_numbers():
     a = _fit(tiny_learner(2, 'weighted', modality_dropout=0.3, seed=7))
@@ -37,15 +40,14 @@ def test_same_seed_same_numbers():
     assert evaluate_noise(a, levels=[0, 1, 3]).equals(evaluate_noise(b, levels=[0, 1, 3]))
 
 # ---- the cases of the reliability issue: each failed before the change ----
-import math, subprocess, sys, json
-import numpy as np, pandas as pd, pytest, torch.nn as nn
-from robustmm.noise import GaussianNoise, SaltPepperNoise
+import subprocess, sys, json
+import pandas as pd, pytest
+from robustmm.noise import GaussianNoise
 from robustmm.core import apply_mask
 from robustmm.data import MultimodalDataset, MultimodalDataLoaders, MultimodalDL
 from robustmm.synthetic import synth_multimodal
 from robustmm.callbacks import NonFiniteLossError, LossParts, ModalityDropout, NoiseInjection
 from robustmm.udml import udml_learner, dynamic_fusion_learner
-from robustmm.learner import noisy_fusion_learner
 from robustmm.dmrnet import dmrnet_learner, common_subspace_learner, HardCombinationRegularizer
 from robustmm.mmanet import mmanet_learner, teacher_learner, ModalityAwareRegularization
 from robustmm.mmanet import mar as mar_module
@@ -74,7 +76,8 @@ def test_dmrnet_validate_and_get_preds_after_a_short_run_keep_the_hard_set():
 
 def test_bench_dmrnet_short_run(tmp_path):
     from robustmm.cli import main
-    assert main(['bench', '--methods', 'late,dmrnet', '--epochs', '5', '--protocol', 'missing', '--dataset', 'synthetic', '--out', str(tmp_path), '--device', 'cpu']) == 0
+    assert main(['bench', '--methods', 'late,dmrnet', '--epochs', '5', '--protocol', 'missing',
+                 '--dataset', 'synthetic', '--out', str(tmp_path), '--device', 'cpu']) == 0
     assert list(pd.read_csv(tmp_path/'summary.csv', index_col=0).index) == ['late', 'dmrnet']
 
 def test_mmanet_validate_does_not_remine(monkeypatch):
@@ -102,19 +105,23 @@ def test_bench_keeps_finished_methods_when_one_fails(tmp_path, monkeypatch):
     def broken(dls, seed): raise RuntimeError('this method broke')
     recipes()   # the registry is filled before the test's method is added
     monkeypatch.setitem(_REGISTRY, 'broken', Recipe('broken', broken, 'a broken method', module='tests'))
-    code = cli.main(['bench', '--methods', 'late,broken,concat', '--epochs', '1', '--protocol', 'missing', '--dataset', 'synthetic',
+    code = cli.main(['bench', '--methods', 'late,broken,concat', '--epochs', '1', '--protocol', 'missing', '--dataset',
+                     'synthetic',
                      '--out', str(tmp_path), '--device', 'cpu'])
-    assert code == 1                                            # non-zero: a method failed, the others' results are kept
+    # non-zero: a method failed, the others' results are kept
+    assert code == 1
     assert list(pd.read_csv(tmp_path/'summary.csv', index_col=0).index) == ['late', 'concat']
     res = json.loads((tmp_path/'results.json').read_text())
-    assert res['failed'] == {'broken': 'RuntimeError: this method broke'} and [r['method'] for r in res['summary']] == ['late', 'concat']
+    assert res['failed'] == {'broken': 'RuntimeError: this method broke'}
+    assert [r['method'] for r in res['summary']] == ['late', 'concat']
 
 def test_udml_segmentation_in_bench(tmp_path):
     "UDML on segmentation (it used to fail on label maps)."
     from robustmm.datasets import write_nyuv2_fixture
     from robustmm.cli import main
     ds = 'nyuv2:' + str(write_nyuv2_fixture(tmp_path/'nyu'))
-    assert main(['bench', '--quick', '--methods', 'udml', '--dataset', ds, '--out', str(tmp_path/'o'), '--device', 'cpu']) == 0
+    assert main(['bench', '--quick', '--methods', 'udml', '--dataset', ds, '--out', str(tmp_path/'o'),
+                 '--device', 'cpu']) == 0
 
 def test_results_are_written_after_each_method(tmp_path, monkeypatch):
     "The first method's table is on disk before the second method trains."
@@ -123,7 +130,8 @@ def test_results_are_written_after_each_method(tmp_path, monkeypatch):
     seen = []
     orig = get_recipe('concat')
     def spy(dls, seed):
-        seen.append(pd.read_csv(tmp_path/'summary.csv', index_col=0).index.tolist()); return orig.learner(dls, seed=seed)
+        seen.append(pd.read_csv(tmp_path/'summary.csv', index_col=0).index.tolist())
+        return orig.learner(dls, seed=seed)
     monkeypatch.setitem(_REGISTRY, 'concat', Recipe('concat', spy, 'concatenation', module='tests'))
     cli.run_bench(['late', 'concat'], 'missing', 'synthetic', epochs=1, out=tmp_path, quiet=True)
     assert seen == [['late']]
@@ -133,7 +141,8 @@ FACTORIES = {
     'late+dropout': lambda dls: fusion_learner(dls, 'late', modality_dropout='subsets'),
     'dynamic': lambda dls: dynamic_fusion_learner(dls), 'udml': lambda dls: udml_learner(dls, noise_start=0.),
     'common_subspace': lambda dls: common_subspace_learner(dls), 'dmrnet': lambda dls: dmrnet_learner(dls),
-    'mmanet': lambda dls: mmanet_learner(dls, _teacher(dls)), 'onestage': lambda dls: onestage_learner(dls, privileged_teacher(dls, 1, 1), 0)}
+    'mmanet': lambda dls: mmanet_learner(dls, _teacher(dls)),
+    'onestage': lambda dls: onestage_learner(dls, privileged_teacher(dls, 1, 1), 0)}
 
 @pytest.mark.parametrize('name', list(FACTORIES))
 def test_nan_loss_stops_training(name):
@@ -163,12 +172,14 @@ def test_n_classes_come_from_the_model_not_the_split():
     acc = (preds == part.y).float().mean().item()
     assert evaluate_subsets(learn, dl).loc['+'.join(part.names), 'accuracy'] == pytest.approx(acc)
     bad = MultimodalDataset([x[:8] for x in d.test.xs], torch.full((8,), 7), d.test.names)
-    with pytest.raises(ValueError, match='predicts 4 classes'): evaluate_subsets(learn, MultimodalDL(bad, bs=8, device='cpu'))
+    with pytest.raises(ValueError, match='predicts 4 classes'):
+        evaluate_subsets(learn, MultimodalDL(bad, bs=8, device='cpu'))
 
 def test_resume_continues_the_same_run(tmp_path):
     dls, _ = _dls()
     learn = dmrnet_learner(dls); learn.path = tmp_path
-    _quiet_fit(learn, 2)                                        # the warm-up (20%) rounds to one epoch: selected after it
+    # the warm-up (20%) rounds to one epoch: selected after it
+    _quiet_fit(learn, 2)
     hard = learn.model.hard_state.subsets(); assert hard
     learn.save('ck')
     again = dmrnet_learner(dls); again.path = tmp_path; again.load('ck')
@@ -198,31 +209,37 @@ def test_exported_mmanet_carries_no_data(tmp_path):
 def test_arguments_are_checked_where_they_enter():
     dls, d = _dls()
     with pytest.raises(ValueError, match="unknown rule 'hardest'"): dmrnet_learner(dls, rule='hardest')
-    with pytest.raises(ValueError, match="weighting must be 'entropy' or 'uniform'"): mmanet_learner(dls, _teacher(dls), weighting='margin')
+    with pytest.raises(ValueError, match="weighting must be 'entropy' or 'uniform'"):
+        mmanet_learner(dls, _teacher(dls), weighting='margin')
     with pytest.raises(ValueError, match='mine must be'): ModalityAwareRegularization(dls.valid, mine=(0.5, 0.2))
     with pytest.raises(ValueError, match='levels must be finite numbers >= 0'): udml_learner(dls, levels=[-1., 2.])
-    with pytest.raises(ValueError, match='levels must be finite numbers >= 0'): NoiseInjection(GaussianNoise(), [float('nan')])
+    with pytest.raises(ValueError, match='levels must be finite numbers >= 0'): NoiseInjection(GaussianNoise(),
+                                                                                               [float('nan')])
     with pytest.raises(ValueError, match="unknown mode 'some'"): ModalityDropout('some')
     with pytest.raises(ValueError, match='drop probability p'): ModalityDropout('bernoulli', 1.5)
     x = torch.zeros(4, 3)
     for bad in (float('nan'), float('inf'), -1.):
         with pytest.raises(ValueError, match='finite numbers >= 0'): GaussianNoise()(x, bad)
-    with pytest.raises(ValueError, match='levels must be finite'): evaluate_noise(fusion_learner(dls), levels=[0., float('nan')])
+    with pytest.raises(ValueError, match='levels must be finite'): evaluate_noise(fusion_learner(dls),
+                                                                                  levels=[0., float('nan')])
     with pytest.raises(ValueError, match='levels must not be empty'): evaluate_noise(fusion_learner(dls), levels=[])
     with pytest.raises(ValueError, match='subsets must not be empty'): evaluate_subsets(fusion_learner(dls), subsets=[])
     with pytest.raises(ValueError, match="corrupt must be 'each'"): evaluate_noise(fusion_learner(dls), corrupt='both')
     feats = [torch.ones(2, 3), torch.ones(2, 3)]
     with pytest.raises(TypeError, match='bool tensor'): apply_mask(feats, torch.tensor([[1., 0.5], [1., 1.]]))
     with pytest.raises(TypeError, match='bool tensor'): apply_mask(feats, torch.tensor([[1, 0], [1, 1]]))
-    with pytest.raises(RuntimeError, match='every modality absent'): apply_mask(feats, torch.tensor([[True, False], [False, False]]))
+    with pytest.raises(RuntimeError, match='every modality absent'):
+        apply_mask(feats, torch.tensor([[True, False], [False, False]]))
     other = synth_multimodal(64, 64, 4, dims=(8, 8, 5), n_valid=64)
-    with pytest.raises(ValueError, match='differ in shapes'): MultimodalDataLoaders.from_dsets(d.train, other.valid, bs=32)
+    with pytest.raises(ValueError, match='differ in shapes'): MultimodalDataLoaders.from_dsets(d.train, other.valid,
+                                                                                               bs=32)
     three = MultimodalDataset(d.valid.xs, d.valid.y % 3, d.valid.names)
     with pytest.raises(ValueError, match='differ in n_classes'): MultimodalDataLoaders.from_dsets(d.train, three, bs=32)
     with pytest.raises(ValueError, match='lr must be a positive number'): fusion_learner(dls, lr=float('nan'))
     with pytest.raises(ValueError, match='modality_dropout must be'): fusion_learner(dls, modality_dropout=[0.5])
 
 def test_bench_with_no_methods_is_a_message(tmp_path):
-    r = subprocess.run([sys.executable, '-c', 'import sys; from robustmm.cli import main; sys.exit(main())', 'bench', '--methods', '', '--out', str(tmp_path)],
+    r = subprocess.run([sys.executable, '-c', 'import sys; from robustmm.cli import main; sys.exit(main())', 'bench',
+                        '--methods', '', '--out', str(tmp_path)],
                        capture_output=True, text=True)
     assert r.returncode == 2 and 'names no method' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]

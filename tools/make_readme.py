@@ -20,7 +20,8 @@ def render() -> str:
     meta = yaml.safe_load(front.strip().strip('-')) or {} if front else {}
     for c in nb.cells:  # keep text outputs only: README has no place for the images
         if c.cell_type == 'code':
-            c.outputs = [o for o in c.get('outputs', []) if not ('data' in o and any(k.startswith('image/') for k in o['data']))]
+            c.outputs = [o for o in c.get('outputs', [])
+                         if not ('data' in o and any(k.startswith('image/') for k in o['data']))]
     body, _ = MarkdownExporter().from_notebook_node(nb)
     head = f"# {meta.get('title', 'robustmm')}\n\n"
     if meta.get('description'): head += '> ' + ' '.join(str(meta['description']).split()) + '\n\n'

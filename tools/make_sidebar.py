@@ -16,20 +16,24 @@ TOOLS = ('benchmarks', 'reliability')
 def _chain_title(pkg:str)->str:
     "A method chain's section title: the title of the method (the recipe with a paper) its package registers."
     from robustmm.methods import recipes
-    rs = sorted((r for r in recipes() if r.module == f'robustmm.{pkg}' and r.problem != 'baseline'), key=lambda r: (r.paper is None, r.order))
+    rs = sorted((r for r in recipes() if r.module == f'robustmm.{pkg}' and r.problem != 'baseline'),
+                key=lambda r: (r.paper is None, r.order))
     return rs[0].title if rs else pkg
 
 
 def sections()->list:
     nbs = sorted(p.name for p in NBS.glob('*.ipynb') if not p.name.startswith('_'))
-    tut = sorted((p.stem for p in (NBS/'tutorials').glob('*.ipynb')), key=lambda s: (TUTORIALS.index(s) if s in TUTORIALS else 99, s))
-    out = [('Tutorials', [f'tutorials/{t}.ipynb' for t in tut]), ('Foundation', [n for n in nbs if re.match(r'0\d', n)])]
+    tut = sorted((p.stem for p in (NBS/'tutorials').glob('*.ipynb')),
+                 key=lambda s: (TUTORIALS.index(s) if s in TUTORIALS else 99, s))
+    out = [('Tutorials', [f'tutorials/{t}.ipynb' for t in tut]),
+           ('Foundation', [n for n in nbs if re.match(r'0\d', n)])]
     chains = {}
     for n in nbs:
         m = re.match(r'([1-5])\d[a-z]?_([a-z0-9]+)', n)
         if m: chains.setdefault(m[2], []).append(n)
     out += [(_chain_title(pkg), ns) for pkg, ns in chains.items()]
-    out += [('Evidence', ['evidence.ipynb']), ('Tools', [n for n in nbs if re.match(r'[6-9]\d', n)] + [f'{t}.ipynb' for t in TOOLS])]
+    out += [('Evidence', ['evidence.ipynb']),
+            ('Tools', [n for n in nbs if re.match(r'[6-9]\d', n)] + [f'{t}.ipynb' for t in TOOLS])]
     return out
 
 
