@@ -261,6 +261,7 @@ def _show_input(ax, clean:torch.Tensor, noisy:torch.Tensor, level:float, title:s
     else:
         ax.plot(noisy.flatten().cpu().numpy(), lw=.6, color='tab:red', label=f'level {level:g}')
         ax.plot(clean.flatten().cpu().numpy(), lw=.8, color='k', label='clean'); ax.legend(fontsize=7)
+        ax.set_xlabel('feature'); ax.set_ylabel('value')
     ax.set_title(title, fontsize=9)
 
 # %% ../../nbs/13_udml.ipynb #f9dd6ad2
@@ -273,9 +274,10 @@ def show_udml_noise(learn, xs, level:float=4., modality:int=0, noise=None, row:i
     _show_input(ax[0], xs[modality][row], r['inputs'][modality][row], level, f'{names[modality]}, row {row}')
     colors = ['tab:red' if m == modality else 'tab:blue' for m in range(len(xs))]
     ax[1].bar(names, r['sigma_hat'].mean(0).numpy(), color=colors)
-    ax[1].set_title('estimated noise $\\hat\\sigma$ (mean over rows)', fontsize=9)
+    ax[1].set_ylabel('estimated noise $\\hat\\sigma$'); ax[1].set_title('mean over rows', fontsize=9)
     ax[2].bar(names, r['weights'].mean(0).numpy(), color=colors)
-    ax[2].axhline(1, color='k', lw=.6, ls=':'); ax[2].set_title('fusion weight (mean; 1 = equal share)', fontsize=9)
+    ax[2].axhline(1, color='k', lw=.6, ls=':'); ax[2].set_ylabel('fusion weight')
+    ax[2].set_title('mean over rows; 1 = equal share', fontsize=9)
     plt.tight_layout()
     return r
 
