@@ -1,4 +1,4 @@
-"""How much a trained network relies on each modality, measured by dropping it: the bias term that UDML folds into its fusion weights so the hard-to-learn modality is not suppressed twice.
+"""How much a network relies on each modality, measured by dropping it: the bias UDML divides its fusion weights by.
 
 Docs: https://robustmm.github.io/robustmm/udml.dependence.html.md"""
 
@@ -10,6 +10,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 import pandas as pd
 import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.callback.core import Callback
+from fastcore.basics import patch
 from ..core import subset_mask
 from ..evaluate import main_output
 from ..distributed import all_reduce
@@ -19,23 +20,29 @@ __all__ = ['logit_l1_dependence', 'dropout_dependence', 'modality_dependence', '
 
 # %% ../../nbs/12_udml.dependence.ipynb #4764000d
 def logit_l1_dependence(uni_logits:torch.Tensor)->torch.Tensor:
-    "Code proxy: batch mean of the L1 norm of each modality's unimodal logits `(M, B, K)` (per pixel, then averaged, for `(M, B, K, H, W)`) -> `(M,)`."
+    "Code proxy: batch mean of the L1 norm of each modality's unimodal logits `(M, B, K)` -> `(M,)`."
+    # for (M, B, K, H, W) logits: per pixel, then averaged
     return uni_logits.detach().abs().sum(2).flatten(1).mean(1)
+
+# %% ../../nbs/12_udml.dependence.ipynb #b1c1d1e6
+def _masked_score(model, feats, y, mask, measure:str)->torch.Tensor:
+    "Cross-entropy ('drop_ce') or accuracy ('drop_acc') of the fused prediction with the modalities of `mask` present."
+    out = main_output(model.head(model.fuse(feats, mask)))
+    return F.cross_entropy(out, y) if measure == 'drop_ce' else (out.argmax(1) == y).float().mean()
 
 # %% ../../nbs/12_udml.dependence.ipynb #70abbddd
 @torch.no_grad()
 def dropout_dependence(model, xs, y, measure:str='drop_ce', feats=None)->torch.Tensor:
     "Dependence `(M,)` on one batch: the change of the fused prediction when each modality alone is removed."
-    if measure not in ('drop_ce', 'drop_acc'): raise ValueError(f"unknown measure {measure!r}: use 'drop_ce' or 'drop_acc'")
+    if measure not in ('drop_ce', 'drop_acc'):
+        raise ValueError(f"unknown measure {measure!r}: use 'drop_ce' or 'drop_acc'")
     M, B, dev = model.n_modalities, len(y), y.device
     feats = model.encode(*xs) if feats is None else feats
-    def score(mask):
-        out = main_output(model.head(model.fuse(feats, mask)))
-        return F.cross_entropy(out, y) if measure == 'drop_ce' else (out.argmax(1) == y).float().mean()
-    full = score(None)
-    drops = []
+    full, drops = _masked_score(model, feats, y, None, measure), []
     for m in range(M):
-        s = score(subset_mask([i for i in range(M) if i != m], B, M, dev)) if M > 1 else score(None)*0
+        others = [i for i in range(M) if i != m]
+        s = _masked_score(model, feats, y, subset_mask(others, B, M, dev), measure) if M > 1 else _masked_score(
+            model, feats, y, None, measure)*0
         drops.append(s - full if measure == 'drop_ce' else full - s)
     return torch.stack(drops)
 
@@ -63,33 +70,41 @@ class DependenceTracker(nn.Module):
         super().__init__()
         if not 0 <= momentum < 1: raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
         self.momentum = momentum
-        self.register_buffer('value', torch.ones(n_modalities) if init is None else torch.as_tensor(init, dtype=torch.float))
+        init = torch.ones(n_modalities) if init is None else torch.as_tensor(init, dtype=torch.float)
+        self.register_buffer('value', init)
         self.register_buffer('n_updates', torch.zeros((), dtype=torch.long))
-    @torch.no_grad()
-    def update(self, d:torch.Tensor):
-        "EMA update with a new measurement; a non-finite one is ignored (decided on the device: no host sync)."
-        d = d.detach().to(self.value).clamp_min(1e-6)
-        ok = torch.isfinite(d).all()
-        first = (self.n_updates == 0) | (self.momentum == 0)
-        new = torch.where(first, d, self.momentum*self.value + (1-self.momentum)*d)
-        self.value.copy_(torch.where(ok, new, self.value))
-        self.n_updates += ok.long()
     def normalised(self)->torch.Tensor: return self.value/self.value.mean()
+
+# %% ../../nbs/12_udml.dependence.ipynb #b1c1d1ec
+@patch
+@torch.no_grad()
+def update(self:DependenceTracker, d:torch.Tensor):
+    "EMA update with a new measurement; a non-finite one is ignored (decided on the device: no host sync)."
+    d = d.detach().to(self.value).clamp_min(1e-6)
+    ok = torch.isfinite(d).all()
+    first = (self.n_updates == 0) | (self.momentum == 0)
+    new = torch.where(first, d, self.momentum*self.value + (1-self.momentum)*d)
+    self.value.copy_(torch.where(ok, new, self.value))
+    self.n_updates += ok.long()
 
 # %% ../../nbs/12_udml.dependence.ipynb #a9f95c4e
 class DependenceUpdate(Callback):
     "After each training loss, measure the dependence on the batch and update `model.dependence`."
     order, run_valid = 6, False
     def __init__(self, measure:str='logit_l1'):
-        if measure not in ('logit_l1', 'drop_ce', 'drop_acc'): raise ValueError(f"unknown dependence measure {measure!r}")
+        if measure not in ('logit_l1', 'drop_ce', 'drop_acc'):
+            raise ValueError(f"unknown dependence measure {measure!r}: use 'logit_l1', 'drop_ce' or 'drop_acc'")
         self.measure = measure
-    def after_loss(self):
-        tracker, aux = getattr(self.model, 'dependence', None), getattr(self.learn, 'aux', {})
-        if tracker is None: return
-        if self.measure == 'logit_l1':
-            if aux.get('uni_logits') is None: return
-            d = logit_l1_dependence(aux['uni_logits'])
-        else:
-            M = self.model.n_modalities
-            d = dropout_dependence(self.model, self.xb[:M], self.yb[0], self.measure).clamp_min(0) + 1e-3  # floor: a redundant modality keeps a finite weight
-        tracker.update(all_reduce(d, 'mean'))   # in a launch: the measurement of the global batch, so every process holds the same weights
+
+# %% ../../nbs/12_udml.dependence.ipynb #b1c1d1f1
+@patch
+def after_loss(self:DependenceUpdate):
+    tracker, aux = getattr(self.model, 'dependence', None), getattr(self.learn, 'aux', {})
+    if tracker is None: return
+    if self.measure == 'logit_l1':
+        if aux.get('uni_logits') is None: return
+        d = logit_l1_dependence(aux['uni_logits'])
+    else:
+        M = self.model.n_modalities   # floor: a redundant modality keeps a finite weight
+        d = dropout_dependence(self.model, self.xb[:M], self.yb[0], self.measure).clamp_min(0) + 1e-3
+    tracker.update(all_reduce(d, 'mean'))   # in a launch: the global batch's measurement, the same weights everywhere

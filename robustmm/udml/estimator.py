@@ -1,4 +1,4 @@
-"""Corrupt each modality with a known noise level, and teach a small head to read that level back from the modality's feature: an uncertainty that stays meaningful from clean to fully-replaced inputs.
+"""A head trained to read a known injected noise level back from the modality's feature, from clean to replaced.
 
 Docs: https://robustmm.github.io/robustmm/udml.estimator.html.md"""
 
@@ -7,9 +7,10 @@ Docs: https://robustmm.github.io/robustmm/udml.estimator.html.md"""
 # %% ../../nbs/11_udml.estimator.ipynb #f62fa19e
 from __future__ import annotations
 from typing import Sequence
-import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
-from ..probabilistic import ProbEmbedding, gaussian_kl
+import torch, torch.nn as nn, torch.nn.functional as F
+from ..probabilistic import gaussian_kl
 from ..callbacks import LossTerm
+from fastcore.basics import patch
 from ..noise import UDML_LEVELS
 
 # %% auto #0
@@ -17,7 +18,7 @@ __all__ = ['level_targets', 'NoiseLevelEstimator', 'PriorKL', 'EstimatorMSE']
 
 # %% ../../nbs/11_udml.estimator.ipynb #643ff5af
 def level_targets(level:torch.Tensor, levels:Sequence[float]=UDML_LEVELS)->torch.Tensor:
-    "Ordinal UDML targets for noise levels: 0 -> 1, the i-th training level -> i+1, linear in between (clipped above)."
+    "Ordinal UDML targets of noise levels: 0 -> 1, the i-th training level -> i+1, linear in between (clipped above)."
     xp = torch.tensor([0., *sorted(levels)], device=level.device)
     fp = torch.arange(1, len(xp)+1, dtype=torch.float, device=level.device)
     lv = level.clamp(0, max(levels))   # a Python number: no read back from the device
@@ -39,14 +40,18 @@ class PriorKL(LossTerm):
     "Sum over modalities of KL(N(mu, sigma^2) || N(0, tau)) with tau the sample's ordinal noise target."
     name = 'kl'
     def __init__(self, weight:float=1e-3, levels=UDML_LEVELS,
-                 reduce:str='sum', # over each embedding: 'sum' of every element (code) or 'pixel' (per position of a map, then the mean position)
+                 reduce:str='sum', # 'sum' of all elements of an embedding (code) or 'pixel' (per position, averaged)
                  **kwargs):
         super().__init__(weight, **kwargs); self.levels, self.reduce = levels, reduce
-    def term(self):
-        aux = getattr(self.learn, 'aux', {})
-        if aux.get('mu') is None or aux.get('sigma') is None: return None
-        tau = level_targets(self.learn.noise_level, self.levels)
-        return sum(gaussian_kl(mu, sg, tau[:, m], self.reduce) for m, (mu, sg) in enumerate(zip(aux['mu'], aux['sigma'])))
+
+# %% ../../nbs/11_udml.estimator.ipynb #a1b1c1e2
+@patch
+def term(self:PriorKL):
+    "The KL of the batch, from the model's `mu` and `sigma` and the recorded levels (None when the model has none)."
+    aux = getattr(self.learn, 'aux', {})
+    if aux.get('mu') is None or aux.get('sigma') is None: return None
+    tau, pairs = level_targets(self.learn.noise_level, self.levels), enumerate(zip(aux['mu'], aux['sigma']))
+    return sum(gaussian_kl(mu, sg, tau[:, m], self.reduce) for m, (mu, sg) in pairs)
 
 # %% ../../nbs/11_udml.estimator.ipynb #6a560b22
 class EstimatorMSE(LossTerm):

@@ -1,4 +1,4 @@
-"""Unbiased dynamic multimodal fusion: fusion weights inverse to the estimated noise and to the modality dependence, the three-phase schedule, `udml_learner`, and the evaluation against static and empirical dynamic fusion.
+"""Fusion weights inverse to the estimated noise and to the modality dependence: `udml_learner` and its evaluation.
 
 Docs: https://robustmm.github.io/robustmm/udml.html.md"""
 
@@ -8,27 +8,21 @@ Docs: https://robustmm.github.io/robustmm/udml.html.md"""
 from __future__ import annotations
 from functools import partial
 from typing import Sequence
-import torch, torch.nn as nn, torch.nn.functional as F
+import torch, torch.nn as nn
 import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
-from fastai.optimizer import SGD
-from fastai.callback.training import GradientClip
-from fastai.callback.schedule import ParamScheduler, SchedPoly
+from fastai.callback.schedule import ParamScheduler
 from fastai.torch_core import set_seed
-from fastcore.basics import ifnone
-from ..core import split_inputs, apply_mask, _expand_mask
-from ..noise import corrupt, GaussianNoise
+from fastcore.basics import ifnone, patch
 import matplotlib.pyplot as plt
+from ..core import split_inputs, apply_mask
+from ..noise import corrupt, GaussianNoise, UDML_LEVELS, udml_noise
 from ..models import MultimodalNet, modality_encoders, SegHead, stacked_subset_outputs
-from fastcore.basics import patch
-from ..probabilistic import ProbEmbedding, gaussian_kl
-from ..learner import mm_learner, noisy_fusion_learner
-from ..presets import paper_preset, paper_learner_kwargs, paper_lr, fit_paper
-from ..evaluate import evaluate_noise
-from ..widgets import explorer
-import pandas as pd
-from .baselines import *
-from ..noise import UDML_LEVELS, udml_noise
+from ..probabilistic import ProbEmbedding
 from ..callbacks import noisy_training_cbs
+from ..learner import mm_learner
+from ..presets import paper_preset, paper_learner_kwargs, paper_lr
+from ..widgets import explorer
+from .baselines import *
 from .estimator import *
 from .dependence import *
 from ..methods import Recipe, register
@@ -42,7 +36,7 @@ def udml_weights(var_hat:torch.Tensor, # (B, M) estimated noise variance per sam
                  dependence:torch.Tensor|None=None, # (M,) dependence (None: no bias correction)
                  mask:torch.Tensor|None=None, # (B, M) presence mask
                  use_uncertainty:bool=True)->torch.Tensor:
-    "UDML fusion weights `(B, M)`: proportional to 1/(var_hat * dependence), summing to the number of present modalities."
+    "UDML fusion weights `(B, M)`: proportional to 1/(var_hat * dependence), summing to the present modalities' number."
     B, M = var_hat.shape
     present = torch.ones_like(var_hat) if mask is None else mask.to(var_hat.dtype)
     n = present.sum(1, keepdim=True)
@@ -52,11 +46,23 @@ def udml_weights(var_hat:torch.Tensor, # (B, M) estimated noise variance per sam
     u = u*present
     return n*u/u.sum(1, keepdim=True)
 
-# %% ../../nbs/13_udml.ipynb #b10dd4c2
+# %% ../../nbs/13_udml.ipynb #c0d1e2f8
 def _pool(t): return t.mean((2, 3)) if t.ndim == 4 else t
 
-def _scale(w:torch.Tensor, z:torch.Tensor)->torch.Tensor: return z*w.view(-1, *([1]*(z.ndim-1)))   # per-sample weight on a vector or a map
+def _scale(w:torch.Tensor, z:torch.Tensor)->torch.Tensor:
+    "A per-sample weight `w` (B,) applied to a vector or a map `z`."
+    return z*w.view(-1, *([1]*(z.ndim-1)))
 
+def _check_udml(weight_mode:str, probabilistic:bool, use_estimator:bool, task:str):
+    "Clear errors for UDMLNet options that cannot work."
+    if weight_mode not in ('one_plus', 'plain'):
+        raise ValueError(f"weight_mode must be 'one_plus' or 'plain', got {weight_mode!r}")
+    if not probabilistic and not use_estimator:
+        raise ValueError("without probabilistic embeddings the weights need the estimator")
+    if task not in ('classification', 'segmentation'):
+        raise ValueError(f"task must be 'classification' or 'segmentation', got {task!r}")
+
+# %% ../../nbs/13_udml.ipynb #b10dd4c2
 class UDMLNet(MultimodalNet):
     """UDML: probabilistic modality embeddings (on the feature map for image-like modalities), noise-level estimators,
     dependence-corrected dynamic weights, a shared head (linear, or a segmentation head on the fused maps)."""
@@ -68,18 +74,18 @@ class UDMLNet(MultimodalNet):
                  detach_weights:bool=False, # Stop gradients through the weights (code: False)
                  dep_momentum:float=0.9,
                  task:str='classification', # or 'segmentation' (every encoder must keep its feature map)
-                 use_uncertainty:bool=True): # False: no uncertainty term in the weights, in training or at test (an ablation)
-        nn.Module.__init__(self)   # the contract's members are built below, in the order that fixes the seeded initialisation
-        if weight_mode not in ('one_plus', 'plain'): raise ValueError(f"weight_mode must be 'one_plus' or 'plain', got {weight_mode!r}")
-        if not probabilistic and not use_estimator: raise ValueError("without probabilistic embeddings the weights need the estimator")
-        if task not in ('classification', 'segmentation'): raise ValueError(f"task must be 'classification' or 'segmentation', got {task!r}")
+                 use_uncertainty:bool=True): # False: no uncertainty term in the weights, in training or at test
+        nn.Module.__init__(self)   # the contract's members are built below, in the order of the seeded initialisation
+        _check_udml(weight_mode, probabilistic, use_estimator, task)
         self.encoders = nn.ModuleList(encoders)
         dims = [e.out_dim for e in encoders]
         conv = [getattr(e, 'out', 'vector') == 'map' for e in encoders]
         self.seg = task == 'segmentation'
-        if self.seg and not all(conv): raise ValueError("UDML segmentation needs encoders that keep their feature maps (out='map')")
-        # the code's embedding: 1x1 conv + BatchNorm2d heads on the last feature map, sampled per element, pooled afterwards
-        self.embeddings = nn.ModuleList([ProbEmbedding(d, conv=c) for d, c in zip(dims, conv)]) if probabilistic else None
+        if self.seg and not all(conv):
+            raise ValueError("UDML segmentation needs encoders that keep their feature maps (out='map')")
+        # the code's embedding: 1x1 conv + BatchNorm2d heads on the last map, sampled per element, pooled afterwards
+        pe = [ProbEmbedding(d, conv=c) for d, c in zip(dims, conv)] if probabilistic else None
+        self.embeddings = nn.ModuleList(pe) if probabilistic else None
         self.estimators = nn.ModuleList([NoiseLevelEstimator(d) for d in dims])
         self.head = SegHead(sum(dims), n_classes, encoders[0].stride) if self.seg else nn.Linear(sum(dims), n_classes)
         self.dependence = DependenceTracker(len(encoders), dep_momentum)
@@ -90,73 +96,116 @@ class UDMLNet(MultimodalNet):
         self.use_uncertainty = use_uncertainty
         self.missing = None   # absent modalities' features are zeros (the contract's `missing`)
 
-    def encode_one(self, i:int, x):
-        "`(z, mu, sigma)`: z pooled to a vector for classification (a map for segmentation); mu and sigma unpooled, for the prior KL."
-        f = self.encoders[i](x)
-        if self.embeddings is None: z = f if self.seg else _pool(f); return z, z, None
-        z, mu, sigma = self.embeddings[i](f)
-        return (z if self.seg else _pool(z)), mu, sigma
+# %% ../../nbs/13_udml.ipynb #c0d1e2fa
+@patch
+def encode_one(self:UDMLNet, i:int, x):
+    "`(z, mu, sigma)`: z pooled to a vector (a map for segmentation); mu and sigma unpooled, for the prior KL."
+    f = self.encoders[i](x)
+    if self.embeddings is None: z = f if self.seg else _pool(f); return z, z, None
+    z, mu, sigma = self.embeddings[i](f)
+    return (z if self.seg else _pool(z)), mu, sigma
 
-    def sigma_hat(self, feats)->torch.Tensor:
-        "(B, M) estimated noise std from each modality's detached, pooled sigma (or feature)."
-        return torch.stack([est(_pool(s if s is not None else z)) for est, (z, _, s) in zip(self.estimators, feats)], 1)
-    def variance(self, feats)->torch.Tensor:
-        "(B, M) the noise variance each modality's weight divides by: the estimator's, or the embedding's own."
-        if self.use_estimator: return self.sigma_hat(feats)**2
-        return torch.stack([_pool(s).detach().pow(2).mean(1) for _, _, s in feats], 1)
-    def weights(self, feats, mask=None, var=None)->torch.Tensor:
-        "(B, M) fusion weights for the presence `mask` (`var`: the `variance` of `feats`, when already computed)."
-        use_unc = getattr(self, 'use_uncertainty', True) and ((not self.training) or self.use_uncertainty_in_training)
-        var = self.variance(feats) if var is None else var
-        w = udml_weights(var, self.dependence.normalised() if self.use_dependence else None, mask, use_unc)
-        return w.detach() if self.detach_weights else w
-    def weighted(self, feats, mask=None):
-        w = self.weights(feats, mask)
-        scale = 1 + w if self.weight_mode == 'one_plus' else w
-        zs = [_scale(scale[:, i], z) for i, (z, _, _) in enumerate(feats)]
-        return apply_mask(zs, mask), w
-    def fuse(self, feats, mask=None): return torch.cat(self.weighted(feats, mask)[0], 1)
-    def unimodal_logits(self, zs)->torch.Tensor:
-        "(M, B, K, ...): the shared head with every other modality zeroed."
-        if isinstance(self.head, nn.Linear):   # a linear head is a sum of per-modality parts
-            W = self.head.weight.split(self.dims, 1)
-            return torch.stack([z @ w.T + self.head.bias for z, w in zip(zs, W)])
-        return torch.stack([self.head(torch.cat([z if j == i else torch.zeros_like(z) for j, z in enumerate(zs)], 1)) for i in range(len(zs))])
-    def forward(self, *inputs):
-        xs, mask = split_inputs(inputs, self.n_modalities, self.names)
-        feats = self.encode(*xs)
-        zs, w = self.weighted(feats, mask)
-        logits = self.head(torch.cat(zs, 1))
-        if not self.training: return logits
-        return logits, {'uni_logits': self.unimodal_logits(zs), 'mask': mask, 'weights': w,
-                        'mu': [m for _, m, _ in feats] if self.probabilistic else None,
-                        'sigma': [s for _, _, s in feats] if self.probabilistic else None,
-                        'sigma_hat': self.sigma_hat(feats) if self.use_estimator else None}
+# %% ../../nbs/13_udml.ipynb #c0d1e2fd
+@patch
+def sigma_hat(self:UDMLNet, feats)->torch.Tensor:
+    "(B, M) estimated noise std from each modality's detached, pooled sigma (or feature)."
+    return torch.stack([est(_pool(s if s is not None else z)) for est, (z, _, s) in zip(self.estimators, feats)], 1)
+
+@patch
+def variance(self:UDMLNet, feats)->torch.Tensor:
+    "(B, M) the noise variance each modality's weight divides by: the estimator's, or the embedding's own."
+    if self.use_estimator: return self.sigma_hat(feats)**2
+    return torch.stack([_pool(s).detach().pow(2).mean(1) for _, _, s in feats], 1)
+
+# %% ../../nbs/13_udml.ipynb #c0d1e2fe
+@patch
+def weights(self:UDMLNet, feats, mask=None, var=None)->torch.Tensor:
+    "(B, M) fusion weights for the presence `mask` (`var`: the `variance` of `feats`, when already computed)."
+    use_unc = getattr(self, 'use_uncertainty', True) and ((not self.training) or self.use_uncertainty_in_training)
+    var = self.variance(feats) if var is None else var
+    w = udml_weights(var, self.dependence.normalised() if self.use_dependence else None, mask, use_unc)
+    return w.detach() if self.detach_weights else w
+
+# %% ../../nbs/13_udml.ipynb #c0d1e300
+@patch
+def weighted(self:UDMLNet, feats, mask=None):
+    "The weighted features `(1 + w_m) z_m` (absent ones replaced by `apply_mask`) and the weights."
+    w = self.weights(feats, mask)
+    scale = 1 + w if self.weight_mode == 'one_plus' else w
+    zs = [_scale(scale[:, i], z) for i, (z, _, _) in enumerate(feats)]
+    return apply_mask(zs, mask), w
+
+@patch
+def fuse(self:UDMLNet, feats, mask=None): return torch.cat(self.weighted(feats, mask)[0], 1)
+
+# %% ../../nbs/13_udml.ipynb #c0d1e302
+@patch
+def unimodal_logits(self:UDMLNet, zs)->torch.Tensor:
+    "(M, B, K, ...): the shared head with every other modality zeroed."
+    if isinstance(self.head, nn.Linear):   # a linear head is a sum of per-modality parts
+        W = self.head.weight.split(self.dims, 1)
+        return torch.stack([z @ w.T + self.head.bias for z, w in zip(zs, W)])
+    return torch.stack([self.head(torch.cat([z if j == i else torch.zeros_like(z) for j, z in enumerate(zs)], 1))
+                        for i in range(len(zs))])
+
+# %% ../../nbs/13_udml.ipynb #c0d1e304
+@patch
+def forward(self:UDMLNet, *inputs):
+    "`model(x_1, ..., x_M[, mask])`: fused logits; in training also `aux` for the loss terms."
+    xs, mask = split_inputs(inputs, self.n_modalities, self.names)
+    feats = self.encode(*xs)
+    zs, w = self.weighted(feats, mask)
+    logits = self.head(torch.cat(zs, 1))
+    if not self.training: return logits
+    return logits, {'uni_logits': self.unimodal_logits(zs), 'mask': mask, 'weights': w,
+                    'mu': [m for _, m, _ in feats] if self.probabilistic else None,
+                    'sigma': [s for _, _, s in feats] if self.probabilistic else None,
+                    'sigma_hat': self.sigma_hat(feats) if self.use_estimator else None}
 
 # %% ../../nbs/13_udml.ipynb #6730d8e0
 @patch
 def predict_subsets(self:UDMLNet, feats, masks:torch.Tensor, max_rows:int=16384)->torch.Tensor:
-    "`(S, B, K)` for every presence pattern: a linear head on the weighted features is a sum of per-modality parts, mixed per subset."
-    if self.training or not isinstance(self.head, nn.Linear): return stacked_subset_outputs(self, feats, masks, max_rows)
+    "`(S, B, K)` for every presence pattern: a linear head's per-modality parts on weighted features, mixed per subset."
+    if self.training or not isinstance(self.head, nn.Linear):
+        return stacked_subset_outputs(self, feats, masks, max_rows)
     S, B = masks.shape[0], feats[0][0].shape[0]
     W = self.head.weight.split(self.dims, 1)
-    parts = torch.stack([z @ w.T for (z, _, _), w in zip(feats, W)])                 # (M, B, K): each modality's part, once
-    m = masks[:, None, :].expand(S, B, -1).reshape(S*B, -1)                          # every sample under every pattern
-    w = self.weights(None, m, self.variance(feats).repeat(S, 1)).view(S, B, -1)      # the weights of each pattern
+    parts = torch.stack([z @ w.T for (z, _, _), w in zip(feats, W)])              # (M, B, K): each modality's part
+    m = masks[:, None, :].expand(S, B, -1).reshape(S*B, -1)                       # every sample under every pattern
+    w = self.weights(None, m, self.variance(feats).repeat(S, 1)).view(S, B, -1)   # the weights of each pattern
     coef = (1 + w if self.weight_mode == 'one_plus' else w)*masks[:, None, :].to(w.dtype)
     return torch.einsum('sbm,mbk->sbk', coef, parts) + self.head.bias
 
-# %% ../../nbs/13_udml.ipynb #5cbcb37a
-UDML_PRESETS = {   # the released scripts (UDML d78331e); `paper=True` is CREMA-D
-    'cremad': dict(script='cramed_auxi.sh', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=1e-4), schedule=dict(milestones=(0.7,), gamma=0.1),
-                   clip=40., arch=18, gamma=4., beta=1e-5, kl_reduce='sum', est_weight=0.1, noise_start=0.5, weight_start=0.6, dep_momentum=0.),
-    'ks': dict(script='ks_auxi.sh', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=1e-4), schedule=dict(milestones=(0.7,), gamma=0.1),
-               clip=40., arch=18, gamma=2.5, beta=0., kl_reduce='sum', est_weight=0.1, noise_start=0.5, weight_start=0.6, dep_momentum=0.)}
+# %% ../../nbs/13_udml.ipynb #c0d1e308
+def _udml_settings(pre, gamma, beta, kl_reduce, noise_start, weight_start, dep_momentum)->dict:
+    "Loss weights and phases: the arguments given, else the paper preset's, else robustmm's defaults for short runs."
+    dflt = pre or dict(gamma=1., beta=1e-2, kl_reduce='pixel', noise_start=0.3, weight_start=0.4, dep_momentum=0.9)
+    given = dict(gamma=gamma, beta=beta, kl_reduce=kl_reduce, noise_start=noise_start, weight_start=weight_start,
+                 dep_momentum=dep_momentum)
+    return {k: ifnone(v, dflt[k]) for k, v in given.items()}
 
+# %% ../../nbs/13_udml.ipynb #c0d1e309
+def _udml_cbs(s:dict, dependence, est_weight, levels, target, probabilistic, use_estimator, noise, p_clean, seed)->list:
+    "UDML's loss terms, its dependence update and the noisy-training protocol (`s`: `_udml_settings`)."
+    cbs = [UnimodalCE(s['gamma'], train_only=True), DependenceUpdate(dependence)]
+    if probabilistic: cbs.append(PriorKL(s['beta'], levels, s['kl_reduce']))
+    if use_estimator: cbs.append(EstimatorMSE(est_weight, levels, target))
+    return cbs + noisy_training_cbs(levels, noise, p_clean, s['noise_start'], s['weight_start'], seed)
+
+# %% ../../nbs/13_udml.ipynb #c0d1e32c
+UDML_PRESETS = {   # the released scripts (UDML d78331e); `paper=True` is CREMA-D
+    'cremad': dict(script='cramed_auxi.sh', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=1e-4),
+                   schedule=dict(milestones=(0.7,), gamma=0.1), clip=40., arch=18, gamma=4., beta=1e-5, kl_reduce='sum',
+                   est_weight=0.1, noise_start=0.5, weight_start=0.6, dep_momentum=0.),
+    'ks': dict(script='ks_auxi.sh', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=1e-4),
+               schedule=dict(milestones=(0.7,), gamma=0.1), clip=40., arch=18, gamma=2.5, beta=0., kl_reduce='sum',
+               est_weight=0.1, noise_start=0.5, weight_start=0.6, dep_momentum=0.)}
+
+# %% ../../nbs/13_udml.ipynb #5cbcb37a
 def udml_learner(dls, encoder:str='auto', feat_dim:int=64,
                  gamma:float|None=None, # Unimodal CE weight (default 1; CREMA-D script 4.0, Kinetics-Sounds 2.5)
                  beta:float|None=None, # KL weight (default 1e-2; CREMA-D script 1e-5, Kinetics-Sounds 0)
-                 kl_reduce:str|None=None, # Prior KL over a feature map: 'pixel' (default: per position, so beta does not grow with the map) or 'sum' (the code)
+                 kl_reduce:str|None=None, # Prior KL on a map: 'pixel' (default: per position) or 'sum' (the code)
                  est_weight:float=0.1,
                  levels:Sequence[float]=UDML_LEVELS, noise=None, p_clean:float=0.5,
                  noise_start:float|None=None, # Noise from this fraction of training (default 0.3; scripts 0.5)
@@ -165,31 +214,24 @@ def udml_learner(dls, encoder:str='auto', feat_dim:int=64,
                  probabilistic:bool=True, use_estimator:bool=True, use_dependence:bool=True,
                  weight_mode:str='one_plus', detach_weights:bool=False,
                  use_uncertainty:bool=True, # False: the uncertainty term is left out of the weights (ablation)
-                 paper:bool|str=False, # A released script's recipe: True/'cremad' or 'ks' (UDML_PRESETS); train it with `fit_paper`
+                 paper:bool|str=False, # A released script's recipe: True/'cremad' or 'ks' (UDML_PRESETS); `fit_paper`
                  seed:int=0,
                  arch=None, weights_path=None, # ResNet depth and local weights for image-like modalities
                  enc_kwargs:dict|None=None, **kwargs):
-    "A seeded fastai `Learner` for UDML on any `MultimodalDataLoaders` (vector, image, audio, video modalities; classification or segmentation)."
+    "A seeded fastai `Learner` for UDML on any `MultimodalDataLoaders` (any modalities; classification, segmentation)."
     set_seed(seed, reproducible=True)
-    ds = dls.train_ds
-    pre = paper_preset(UDML_PRESETS, paper, 'UDML')
-    dflt = pre or dict(gamma=1., beta=1e-2, kl_reduce='pixel', noise_start=0.3, weight_start=0.4, dep_momentum=0.9)
-    gamma, beta = ifnone(gamma, dflt['gamma']), ifnone(beta, dflt['beta'])
-    noise_start, weight_start = ifnone(noise_start, dflt['noise_start']), ifnone(weight_start, dflt['weight_start'])
-    dep_momentum, kl_reduce = ifnone(dep_momentum, dflt['dep_momentum']), ifnone(kl_reduce, dflt['kl_reduce'])
+    ds, pre = dls.train_ds, paper_preset(UDML_PRESETS, paper, 'UDML')
+    s = _udml_settings(pre, gamma, beta, kl_reduce, noise_start, weight_start, dep_momentum)
     if pre:
-        encoder = 'resnet' if encoder == 'auto' else encoder
-        arch = ifnone(arch, pre['arch'])
+        encoder, arch = ('resnet' if encoder == 'auto' else encoder), ifnone(arch, pre['arch'])
         kwargs = paper_learner_kwargs(pre, kwargs)
-    # image-like modalities keep their feature map: the embedding, its sampling and the prior KL act on the map (as the code)
-    encs = modality_encoders(ds, encoder, feat_dim, ds.task == 'segmentation', arch, weights_path, maps=True, **(enc_kwargs or {}))
-    model = UDMLNet(encs, ds.n_classes, ds.names, probabilistic, use_estimator, use_dependence, weight_mode, detach_weights, dep_momentum, ds.task, use_uncertainty)
-    cbs = [UnimodalCE(gamma, train_only=True), DependenceUpdate(dependence)]
-    if probabilistic: cbs.append(PriorKL(beta, levels, kl_reduce))
-    if use_estimator: cbs.append(EstimatorMSE(est_weight, levels, target))
-    cbs += noisy_training_cbs(levels, noise, p_clean, noise_start, weight_start, seed)
-    cbs += list(kwargs.pop('cbs', None) or [])
-    learn = mm_learner(dls, model, seed=seed, cbs=cbs, **kwargs)
+    # image-like modalities keep their feature map: the embedding, its sampling and the prior KL act on it (the code)
+    encs = modality_encoders(ds, encoder, feat_dim, ds.task == 'segmentation', arch, weights_path, maps=True,
+                             **(enc_kwargs or {}))
+    model = UDMLNet(encs, ds.n_classes, ds.names, probabilistic, use_estimator, use_dependence, weight_mode,
+                    detach_weights, s['dep_momentum'], ds.task, use_uncertainty)
+    cbs = _udml_cbs(s, dependence, est_weight, levels, target, probabilistic, use_estimator, noise, p_clean, seed)
+    learn = mm_learner(dls, model, seed=seed, cbs=cbs + list(kwargs.pop('cbs', None) or []), **kwargs)
     learn.paper_preset = pre
     return learn
 
@@ -201,7 +243,7 @@ def fit_udml(learn, epochs:int=100, lr:float=1e-3, milestone:float=0.7, gamma:fl
 # %% ../../nbs/13_udml.ipynb #1880ea39
 @torch.no_grad()
 def udml_response(model, xs, level:float, modality:int, noise=None, seed:int=0)->dict:
-    "UDML on `xs` with modality `modality` corrupted at `level`: the corrupted inputs and the per-row `sigma_hat` and fusion `weights` `(B, M)`."
+    "UDML on `xs` with `modality` corrupted at `level`: the corrupted inputs, per-row `sigma_hat` and `weights` (B, M)."
     was = model.training; model.eval()
     try:
         ys = corrupt(xs, noise or udml_noise(), level, modalities=[modality], seed=seed) if level > 0 else list(xs)
@@ -209,37 +251,52 @@ def udml_response(model, xs, level:float, modality:int, noise=None, seed:int=0)-
         return dict(inputs=ys, sigma_hat=model.sigma_hat(feats).cpu(), weights=model.weights(feats).cpu())
     finally: model.train(was)
 
+# %% ../../nbs/13_udml.ipynb #c0d1e321
+def _show_input(ax, clean:torch.Tensor, noisy:torch.Tensor, level:float, title:str):
+    "One row's input: an image-like one drawn corrupted (on the clean range), a vector as a line over the clean one."
+    if clean.ndim >= 2:
+        img = noisy.reshape(-1, *noisy.shape[-2:])[0].cpu().numpy()   # the first channel (or frame)
+        ax.imshow(img, cmap='magma', vmin=clean.min().item(), vmax=clean.max().item())
+        ax.set_xticks([]); ax.set_yticks([])
+        title = f'{title}, level {level:g}'
+    else:
+        ax.plot(noisy.flatten().cpu().numpy(), lw=.6, color='tab:red', label=f'level {level:g}')
+        ax.plot(clean.flatten().cpu().numpy(), lw=.8, color='k', label='clean'); ax.legend(fontsize=7)
+        ax.set_xlabel('feature'); ax.set_ylabel('value')
+    ax.set_title(title, fontsize=9)
+
 # %% ../../nbs/13_udml.ipynb #f9dd6ad2
 def show_udml_noise(learn, xs, level:float=4., modality:int=0, noise=None, row:int=0, names=None, seed:int=0):
-    "Three panels: the corrupted input of `row` (over the clean one), mean estimated noise per modality, mean fusion weight per modality."
+    "Three panels: the corrupted input of `row` (and the clean one), mean noise estimate and weight per modality."
     model = learn.model if hasattr(learn, 'model') else learn
     names = names or getattr(model, 'names', None) or [str(m) for m in range(len(xs))]
     r = udml_response(model, xs, level, modality, noise, seed)
     fig, ax = plt.subplots(1, 3, figsize=(11, 2.8))
-    clean, noisy = xs[modality][row].flatten().cpu(), r['inputs'][modality][row].flatten().cpu()
-    ax[0].plot(noisy, lw=.6, color='tab:red', label=f'level {level:g}'); ax[0].plot(clean, lw=.8, color='k', label='clean')
-    ax[0].set_title(f'{names[modality]}, row {row}', fontsize=9); ax[0].legend(fontsize=7)
-    ax[1].bar(names, r['sigma_hat'].mean(0).numpy(), color=['tab:red' if m == modality else 'tab:blue' for m in range(len(xs))])
-    ax[1].set_title('estimated noise $\\hat\\sigma$ (mean over rows)', fontsize=9)
-    ax[2].bar(names, r['weights'].mean(0).numpy(), color=['tab:red' if m == modality else 'tab:blue' for m in range(len(xs))])
-    ax[2].axhline(1, color='k', lw=.6, ls=':'); ax[2].set_title('fusion weight (mean; 1 = equal share)', fontsize=9)
+    _show_input(ax[0], xs[modality][row], r['inputs'][modality][row], level, f'{names[modality]}, row {row}')
+    colors = ['tab:red' if m == modality else 'tab:blue' for m in range(len(xs))]
+    ax[1].bar(names, r['sigma_hat'].mean(0).numpy(), color=colors)
+    ax[1].set_ylabel('estimated noise $\\hat\\sigma$'); ax[1].set_title('mean over rows', fontsize=9)
+    ax[2].bar(names, r['weights'].mean(0).numpy(), color=colors)
+    ax[2].axhline(1, color='k', lw=.6, ls=':'); ax[2].set_ylabel('fusion weight')
+    ax[2].set_title('mean over rows; 1 = equal share', fontsize=9)
     plt.tight_layout()
     return r
 
 # %% ../../nbs/13_udml.ipynb #85916816
 def udml_noise_widget(learn, xs, names=None):
-    "Level, modality and protocol (additive / replaced) -> corrupted input, UDML's noise estimate and weights (JupyterLab)."
+    "Level, modality and protocol (additive / replaced) -> corrupted input, UDML's noise estimate and weights."
     import ipywidgets as W
     model = learn.model if hasattr(learn, 'model') else learn
     names = names or getattr(model, 'names', None) or [str(m) for m in range(len(xs))]
     protocols = {'additive Gaussian': GaussianNoise(), 'UDML (top level replaces)': udml_noise()}
-    def draw(level, modality, protocol): show_udml_noise(learn, xs, level, names.index(modality), protocols[protocol], names=names)
+    def draw(level, modality, protocol):
+        show_udml_noise(learn, xs, level, names.index(modality), protocols[protocol], names=names)
     return explorer(draw, level=W.FloatSlider(value=4., min=0., max=16., step=0.25, description='level'),
                          modality=W.Dropdown(options=names, description='modality'),
                          protocol=W.Dropdown(options=list(protocols), description='protocol'))
 
 # %% ../../nbs/13_udml.ipynb #e8f1d61e
 register(Recipe('udml', udml_learner, 'UDML', problem='noisy', training='noise', baselines=('late+noise',),
-                presets=UDML_PRESETS, paper='https://arxiv.org/abs/2603.19681', code='https://github.com/shicaiwei123/UDML',
-                default=True, order=21, module='robustmm.udml',
+                presets=UDML_PRESETS, paper='https://arxiv.org/abs/2603.19681',
+                code='https://github.com/shicaiwei123/UDML', default=True, order=21, module='robustmm.udml',
                 summary='noise-aware uncertainty estimates and dependence-corrected dynamic weights'))
