@@ -79,3 +79,30 @@ def test_sidebar_up_to_date(root):
     "nbs/sidebar.yml is derived from the notebooks and the method registry (tools/make_sidebar.py)."
     r = subprocess.run([sys.executable, 'tools/make_sidebar.py', '--check'], cwd=root, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+def _markdown(root):
+    "(notebook path, markdown source) for every markdown cell of every notebook."
+    import nbformat
+    for p in sorted((root/'nbs').rglob('*.ipynb')):
+        if '_proc' in p.parts or '.ipynb_checkpoints' in p.parts: continue
+        for c in nbformat.read(p, as_version=4).cells:
+            if c.cell_type == 'markdown': yield p, c.source
+
+def test_no_show_doc_debris(root):
+    "show_doc's Quarto link attributes never reach a stored output (they show as text in JupyterLab)."
+    bad = sorted({nb for nb, _, text in _stored_texts(root) if '{target=' in text})
+    assert not bad, f'stored outputs with `source{{target=` (rerun with --save): {bad}'
+
+def test_lessons_carry_no_history(root):
+    bad = sorted({p.name for p, s in _markdown(root) if re.search(r'earlier version|until this was fixed', s, re.I)})
+    assert not bad, bad
+
+def test_relative_links_open_in_jupyterlab(root):
+    "Links between notebooks point at notebooks that exist (an `.html` link does nothing in JupyterLab)."
+    bad = []
+    for p, s in _markdown(root):
+        for target in re.findall(r'\]\(([^)\s#]+)(?:#[^)]*)?\)', s):
+            if re.match(r'[a-z]+:', target): continue
+            if target.endswith('.html') or (target.endswith('.ipynb') and not (p.parent/target).exists()):
+                bad.append(f'{p.relative_to(root)}: {target}')
+    assert not bad, bad
