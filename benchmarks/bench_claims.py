@@ -6,7 +6,7 @@ Writes benchmarks/results/claims.csv (one row per claim and dataset: method, str
 95 % interval, seeds, verdict) and its provenance beside it (which seed files, from which commits). The front door
 (nbs/index.ipynb), the choosing-a-method tutorial and the evidence page read this file; nothing here trains.
 """
-import json, sys
+import sys
 from pathlib import Path
 from robustmm.evidence import claims_table, load_runs
 from robustmm.results import save_table
@@ -27,7 +27,8 @@ def sources(root:Path)->dict:
 def main(root=RESULTS/'evidence', out=RESULTS/'claims.csv'):
     claims = claims_table(root)
     save_table(claims, out, index=False, source='benchmarks/bench_claims.py', evidence=sources(Path(root)))
-    print(claims[['dataset', 'claim', 'baseline', 'diff', 'lo', 'hi', 'seeds', 'verdict']].round(3).to_string(index=False))
+    print(claims[['dataset', 'claim', 'baseline', 'diff', 'lo', 'hi', 'seeds', 'verdict']].round(3)
+          .to_string(index=False))
     print(f'wrote {out}')
 
 

@@ -1,4 +1,4 @@
-"""Each paper's claim decided from the evidence result files: one number per seed for a model, the paired difference with its interval against the strongest baseline, the verdict; and the claims table the front door reads.
+"""Each paper's claim decided against its strongest baseline (paired difference over seeds, verdict); the claims table.
 
 Docs: https://robustmm.github.io/robustmm/evidence.html.md"""
 
@@ -45,17 +45,21 @@ def noisy(corrupted=None, fraction=1.0):
 
 # %% ../nbs/65_evidence.ipynb #d1ac5801
 def on_combinations(runs, model:str, owner:str, key:str)->np.ndarray:
-    "Per seed: `model`'s mean accuracy over the combinations `owner` chose in that seed (`key`: 'hard_set' or 'weak_set')."
+    """Per seed: `model`'s mean accuracy over the combinations `owner` chose in that seed
+    (`key`: 'hard_set' or 'weak_set')."""
     names = runs[0]['modalities']
     name = lambda s: '+'.join(names[i] for i in s)
-    return np.array([np.mean([r['models'][model]['test_subsets'][name(s)] for s in r['models'][owner][key]]) for r in runs])
+    return np.array([np.mean([r['models'][model]['test_subsets'][name(s)] for s in r['models'][owner][key]])
+                     for r in runs])
 
 def tracking_spearman(runs, model:str)->np.ndarray:
-    "Per seed: the Spearman correlation of noise level and the model's uncertainty, averaged over modalities and ranges."
+    """Per seed: the Spearman correlation of noise level and the model's uncertainty,
+    averaged over modalities and ranges."""
     return np.array([np.mean([t['spearman'] for t in r['models'][model]['tracking'] if 'spearman' in t]) for r in runs])
 
 def hard_weight_share(runs, model:str)->np.ndarray:
-    "Per seed: the clean fusion-weight share of the hard-to-learn modality (the lowest dependence of UDML in that seed)."
+    """Per seed: the clean fusion-weight share of the hard-to-learn modality
+    (the lowest dependence of UDML in that seed)."""
     out = []
     for r in runs:
         hard = int(np.argmin(r['models']['UDML']['dependence']))
@@ -64,7 +68,8 @@ def hard_weight_share(runs, model:str)->np.ndarray:
     return np.array(out)
 
 # %% ../nbs/65_evidence.ipynb #28c21df0
-def claim_row(dataset:str, claim:str, method:str, baselines:dict, measure:str, scores:np.ndarray, n_test:int|None=None)->dict:
+def claim_row(dataset:str, claim:str, method:str, baselines:dict, measure:str, scores:np.ndarray,
+              n_test:int|None=None)->dict:
     "One claims-table row: `scores` of the method against the strongest of `baselines` ({name: per-seed scores})."
     strongest = max(baselines, key=lambda b: np.mean(baselines[b]))
     c = compare(scores, baselines[strongest])
@@ -78,23 +83,30 @@ def decide_claims(runs)->pd.DataFrame:
     "Every claim of the protocol decided on one dataset's runs."
     ds, n = runs[0]['dataset'], runs[0].get('n_test')
     ps = lambda model, fn: per_seed(runs, model, fn)
-    udml_base = {b: ps(b, noisy()) for b in ('static fusion (noise-trained)', 'empirical dynamic fusion', 'late fusion trained with noise', 'QMF')}
+    udml_base = {b: ps(b, noisy()) for b in ('static fusion (noise-trained)', 'empirical dynamic fusion',
+                                             'late fusion trained with noise', 'QMF')}
     miss_base = {b: ps(b, subset_mean) for b in ('common subspace', 'ShaSpec', 'late fusion + modality dropout')}
     av = runs[0]['available']   # the modality the privileged-modality students deploy with
     avail = subset(av)
-    rows = [claim_row(ds, 'UDML (a)', 'static fusion (noise-trained)', {'empirical dynamic fusion': ps('empirical dynamic fusion', noisy())},
+    rows = [claim_row(ds, 'UDML (a)', 'static fusion (noise-trained)',
+                      {'empirical dynamic fusion': ps('empirical dynamic fusion', noisy())},
                       'mean noisy accuracy', ps('static fusion (noise-trained)', noisy()), n),
-            claim_row(ds, 'UDML (b)', 'UDML', {'empirical dynamic fusion': tracking_spearman(runs, 'empirical dynamic fusion')},
+            claim_row(ds, 'UDML (b)', 'UDML',
+                      {'empirical dynamic fusion': tracking_spearman(runs, 'empirical dynamic fusion')},
                       'Spearman(level, uncertainty)', tracking_spearman(runs, 'UDML')),
             claim_row(ds, 'UDML (c)', 'UDML', udml_base, 'mean noisy accuracy', ps('UDML', noisy()), n),
             claim_row(ds, 'UDML (d)', 'UDML', {'UDML w/o dependence': hard_weight_share(runs, 'UDML w/o dependence')},
                       "hard modality's weight share", hard_weight_share(runs, 'UDML')),
-            claim_row(ds, 'DMRNet (a)', 'DMRNet', miss_base, 'mean accuracy over subsets', ps('DMRNet', subset_mean), n),
-            claim_row(ds, 'DMRNet (b)', 'DMRNet', {'DMRNet w/o regulariser': on_combinations(runs, 'DMRNet w/o regulariser', 'DMRNet', 'hard_set')},
+            claim_row(ds, 'DMRNet (a)', 'DMRNet', miss_base, 'mean accuracy over subsets',
+                      ps('DMRNet', subset_mean), n),
+            claim_row(ds, 'DMRNet (b)', 'DMRNet',
+                      {'DMRNet w/o regulariser': on_combinations(runs, 'DMRNet w/o regulariser', 'DMRNet', 'hard_set')},
                       'accuracy on the hard combinations', on_combinations(runs, 'DMRNet', 'DMRNet', 'hard_set'), n),
             claim_row(ds, 'one-stage', 'one-stage', {b: ps(b, avail) for b in ('two-stage', f'{av} only')},
                       'accuracy with the available modality', ps('one-stage', avail), n),
-            claim_row(ds, 'MMANet', 'MMANet', {b: ps(b, subset_mean) for b in ('common subspace', 'plain distillation', 'late fusion + modality dropout')},
+            claim_row(ds, 'MMANet', 'MMANet',
+                      {b: ps(b, subset_mean)
+                       for b in ('common subspace', 'plain distillation', 'late fusion + modality dropout')},
                       'mean accuracy over subsets', ps('MMANet', subset_mean), n)]
     return pd.DataFrame(rows)
 
@@ -102,11 +114,13 @@ def decide_claims(runs)->pd.DataFrame:
 def worst(m): return m['test_subsets']['worst']
 
 def mechanism(name:str):
-    "Accuracy under the missingness mechanism whose name starts with `name` ('MCAR', 'MNAR by class', 'MNAR by signal')."
+    """Accuracy under the missingness mechanism whose name starts with `name`
+    ('MCAR', 'MNAR by class', 'MNAR by signal')."""
     return lambda m: next(v for k, v in m['mechanisms'].items() if k.startswith(name))
 
 MEASURES = {'clean': clean, 'subset mean': subset_mean, 'worst subset': worst, 'noisy': noisy(),
-            'MCAR': mechanism('MCAR'), 'MNAR class': mechanism('MNAR by class'), 'MNAR signal': mechanism('MNAR by signal')}
+            'MCAR': mechanism('MCAR'), 'MNAR class': mechanism('MNAR by class'),
+            'MNAR signal': mechanism('MNAR by signal')}
 
 # %% ../nbs/65_evidence.ipynb #996b63a0
 def model_table(runs, measures:dict|None=None)->pd.DataFrame:
@@ -128,7 +142,8 @@ def show_claims(claims:pd.DataFrame, ax=None):
     for k, ds in enumerate(datasets):
         c = claims[claims.dataset == ds].set_index('claim').reindex(names)
         y = np.arange(len(names))*(len(datasets) + 1) + k
-        ax.errorbar(100*c['diff'], y, xerr=[100*(c['diff'] - c.lo), 100*(c.hi - c['diff'])], fmt='o', capsize=3, label=ds)
+        ax.errorbar(100*c['diff'], y, xerr=[100*(c['diff'] - c.lo), 100*(c.hi - c['diff'])], fmt='o', capsize=3,
+                    label=ds)
     ax.axvline(0, color='k', lw=0.8)
     ax.set_yticks(np.arange(len(names))*(len(datasets) + 1) + (len(datasets) - 1)/2, names); ax.invert_yaxis()
     ax.set_xlabel('method - strongest baseline (points, 95 % interval)'); ax.legend(fontsize=8)
@@ -162,6 +177,6 @@ def method_advice(claims:pd.DataFrame)->pd.DataFrame:
     for problem, claim in ADVICE:
         c = claims[claims.claim == claim]
         if c.empty: raise ValueError(f"the claims table has no rows for {claim!r}")
-        rows.append(dict(problem=problem, method=c.method.iloc[0], **{r['dataset']: _verdict_cell(r) for _, r in c.iterrows()},
-                         use=_use(c.method.iloc[0], c)))
+        rows.append(dict(problem=problem, method=c.method.iloc[0],
+                         **{r['dataset']: _verdict_cell(r) for _, r in c.iterrows()}, use=_use(c.method.iloc[0], c)))
     return pd.DataFrame(rows)
