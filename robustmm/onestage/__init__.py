@@ -1,4 +1,5 @@
-"""One-stage modality distillation (Wei et al., arXiv 2309.08204): the joint adaptation and cross translation parts, and the method (notebooks 30-31).
+"""One-stage modality distillation (Wei et al., arXiv 2309.08204): the joint adaptation and cross translation
+parts, and the method (notebooks 30-31).
 
 Docs: https://robustmm.github.io/robustmm/onestage.html"""
 # Written by hand (nbdev generates the modules, not this file): the package's public names, gathered from its

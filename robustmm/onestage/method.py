@@ -1,4 +1,4 @@
-"""The student (joint adaptation network + cross translation network), trained in one multi-task fit with `onestage_learner`; the two-stage baseline from the same blocks; evaluation with the privileged modality missing at test time on mfeat and RGB-D segmentation, and ablations.
+"""The one-stage student trained in one multi-task fit, against two-stage distillation built from the same blocks.
 
 Docs: https://robustmm.github.io/robustmm/onestage.html.md"""
 
@@ -10,93 +10,112 @@ import torch, torch.nn as nn, torch.nn.functional as F
 import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.torch_core import set_seed
 from fastai.callback.core import Callback
+from fastcore.basics import patch
 from ..core import split_inputs, subset_index, apply_mask, _expand_mask
 from ..models import MultimodalNet, encoder_for, SegHead, encoder_stages, stage_channels
 from fastcore.basics import ifnone
-from ..learner import mm_learner, task_of, fusion_learner
+from ..learner import mm_learner, task_of
 from ..callbacks import FixedSubset, LossTerm
-from ..presets import paper_preset, paper_learner_kwargs, fit_paper
+from ..presets import paper_preset, paper_learner_kwargs
 import matplotlib.pyplot as plt
 from fastcore.foundation import L
-import pandas as pd
 from ..distill import Teacher
 from ..combination import combination_learner
 from .parts import *
 from ..methods import Recipe, register
 
 # %% auto #0
-__all__ = ['ONESTAGE_PRESETS', 'OneStageNet', 'privileged_teacher', 'onestage_learner', 'RestorationCE', 'twostage_fit',
-           'AlignmentMonitor', 'plot_alignment', 'other_modalities_teacher']
+__all__ = ['ONESTAGE_PRESETS', 'OneStageNet', 'privileged_teacher', 'onestage_learner', 'RestorationCE', 'AlignmentMonitor',
+           'plot_alignment', 'twostage_fit', 'other_modalities_teacher', 'teacherless_learner']
+
+# %% ../../nbs/31_onestage.ipynb #703f6cae
+def _layer_makers(seg:bool, n_classes:int, enc):
+    "(projection, head) constructors: linear layers on vectors; 1x1 convolutions and `SegHead` on maps."
+    lin = (lambda i, o: nn.Conv2d(i, o, 1)) if seg else nn.Linear
+    head = (lambda c: SegHead(c, n_classes, enc.stride)) if seg else (lambda c: nn.Linear(c, n_classes))
+    return lin, head
 
 # %% ../../nbs/31_onestage.ipynb #60018e43
 class OneStageNet(MultimodalNet):
-    "Available stream + restoration stream (both fed with A) fused by cross translation (once, or after every encoder stage); P is never read."
+    "Available + restoration stream (both read A) fused by cross translation (once or per stage); P is never read."
     def __init__(self, enc_available:nn.Module, enc_restore:nn.Module, teacher_dim:int, n_classes:int,
-                 available:int=0, n_modalities:int=2, names=None, channels:int=64, share:bool=True, task:str='classification',
-                 levels:bool=False): # Cross translation after every encoder stage (the leftover code's ESANet_OS) instead of once
-        nn.Module.__init__(self)   # the contract's members are built below, in the order that fixes the seeded initialisation
+                 available:int=0, n_modalities:int=2, names=None, channels:int=64, share:bool=True,
+                 task:str='classification',
+                 levels:bool=False): # Cross translation after every encoder stage (the leftover code's ESANet_OS)
+        nn.Module.__init__(self)   # the members are built below in the order that fixes the seeded initialisation
         seg = task == 'segmentation'
-        lin = (lambda i, o: nn.Conv2d(i, o, 1)) if seg else nn.Linear
-        head = (lambda c: SegHead(c, n_classes, enc_available.stride)) if seg else (lambda c: nn.Linear(c, n_classes))
+        lin, head = _layer_makers(seg, n_classes, enc_available)
         self.enc_a, self.enc_r = enc_available, enc_restore
         self.to_teacher = lin(enc_restore.out_dim, teacher_dim)   # the restored P feature
         self.restore_head = head(teacher_dim)
-        if levels:   # one cross-translation block per stage, on the two streams' maps
-            chans = [[stage_channels(s) for s in encoder_stages(e)] for e in (enc_available, enc_restore)]
-            if chans[0] != chans[1]: raise ValueError(f"both streams need the same stage widths, got {chans}")
-            self.cross_levels, self.head = nn.ModuleList(CrossTranslation(c, True, share) for c in chans[0]), head(chans[0][-1])
-        else:
-            self.proj_a, self.proj_b = lin(enc_available.out_dim, channels), lin(teacher_dim, channels)
-            self.cross, self.head = CrossTranslation(channels, seg, share), head(channels)
+        if levels: self._build_levels(share, head)
+        else: self._build_once(channels, teacher_dim, seg, share, lin, head)
         self.levels, self.available = levels, available
         self.names = list(names) if names is not None else [f'm{i}' for i in range(n_modalities)]
         self.missing = None   # absent modalities' features are zeros (the contract's `missing`)
-    @property
-    def fuses_while_encoding(self)->bool: return self.levels
-    def fusion_modules(self)->list: return [self.enc_a, self.cross_levels, self.head] if self.levels else [self.enc_a, self.proj_a, self.proj_b, self.cross, self.head]
-    def restoration_modules(self)->list: return [self.enc_r, self.to_teacher, self.restore_head]
-    def encode_one(self, i:int, x):
-        "Modality i's features: for A both streams side by side `[a-feature, restored P]`; P is never read (an empty feature)."
-        if self.levels: raise TypeError("with levels=True the streams fuse while encoding: call the model on its inputs")
-        if i != self.available: return x.new_zeros(len(x), 0)
-        return torch.cat([self.enc_a(x), self.to_teacher(self.enc_r(x))], 1)
-    def _streams(self, feats, mask=None):
-        "(available-stream feature, restored P feature), zeroed where A is absent in `mask`"
-        f = apply_mask(feats, mask)[self.available]
-        return f[:, :self.enc_a.out_dim], f[:, self.enc_a.out_dim:]
-    def translate(self, feats, mask=None):
-        a, restored = self._streams(feats, mask)
-        return self.cross(self.proj_a(a), self.proj_b(restored))
-    def fuse(self, feats, mask=None): return self.translate(feats, mask)[0]
-    def _pool(self, f): return F.adaptive_avg_pool2d(f, 1).flatten(1) if getattr(self.enc_a, 'out', 'map') == 'vector' else f
-    def translate_levels(self, x, mask=None):
-        "`(Z, restored P, [J2 per level], [J3 per level])` with cross translation after every stage; both streams zeroed where A is absent."
-        on = None if mask is None else mask[:, self.available]
-        sa, sr = encoder_stages(self.enc_a), encoder_stages(self.enc_r)
-        ha = hr = x; j2s, j3s = [], []
-        for l, cross in enumerate(self.cross_levels):
-            ha, hr = sa[l](ha), sr[l](hr)
-            a, r = (ha, hr) if on is None else (ha*_expand_mask(on, ha), hr*_expand_mask(on, hr))
-            ha, j2, j3 = cross(a, r)   # the fused map feeds the available stream's next stage
-            j2s.append(j2); j3s.append(j3)
-        return self._pool(ha), self.to_teacher(self._pool(hr)), j2s, j3s
-    def restored(self, *xs):
-        "The restored P feature from the available modality's input."
-        x = xs[self.available]
-        return self.translate_levels(x)[1] if self.levels else self.to_teacher(self.enc_r(x))
-    def forward(self, *inputs):
-        xs, mask = split_inputs(inputs, self.n_modalities, self.names)
-        if self.levels: z, restored, j2, j3 = self.translate_levels(xs[self.available], mask)
-        else:
-            feats = self.encode(*xs)
-            z, j2, j3 = self.translate(feats, mask)
-            restored = self._streams(feats)[1]
-        if not self.training: return self.head(z)
-        return self.head(z), {'restored': restored, 'restored_logits': self.restore_head(restored), 'j2': j2, 'j3': j3}
+
+# %% ../../nbs/31_onestage.ipynb #859bc006
+@patch
+def _build_once(self:OneStageNet, channels, teacher_dim, seg, share, lin, head):
+    "One cross-translation block after the encoders, on both streams projected to `channels`."
+    self.proj_a, self.proj_b = lin(self.enc_a.out_dim, channels), lin(teacher_dim, channels)
+    self.cross, self.head = CrossTranslation(channels, seg, share), head(channels)
+
+@patch
+def _build_levels(self:OneStageNet, share, head):
+    "One cross-translation block per encoder stage, on the two streams' maps."
+    chans = [[stage_channels(s) for s in encoder_stages(e)] for e in (self.enc_a, self.enc_r)]
+    if chans[0] != chans[1]: raise ValueError(f"both streams need the same stage widths, got {chans}")
+    self.cross_levels, self.head = nn.ModuleList(CrossTranslation(c, True, share) for c in chans[0]), head(chans[0][-1])
+
+# %% ../../nbs/31_onestage.ipynb #63f24c30
+@patch
+def encode_one(self:OneStageNet, i:int, x):
+    "Modality i's features: for A both streams side by side `[a-feature, restored P]`; P is never read (empty)."
+    if self.levels: raise TypeError("with levels=True the streams fuse while encoding: call the model on its inputs")
+    if i != self.available: return x.new_zeros(len(x), 0)
+    return torch.cat([self.enc_a(x), self.to_teacher(self.enc_r(x))], 1)
+
+@patch
+def _streams(self:OneStageNet, feats, mask=None):
+    "(available-stream feature, restored P feature), zeroed where A is absent in `mask`"
+    f = apply_mask(feats, mask)[self.available]
+    return f[:, :self.enc_a.out_dim], f[:, self.enc_a.out_dim:]
+
+# %% ../../nbs/31_onestage.ipynb #da8f8c41
+@patch
+def translate(self:OneStageNet, feats, mask=None):
+    "`(Z, J2, J3)` of the cross translation of the two streams."
+    a, restored = self._streams(feats, mask)
+    return self.cross(self.proj_a(a), self.proj_b(restored))
+
+@patch
+def fuse(self:OneStageNet, feats, mask=None):
+    "The fused feature Z (the contract's `fuse`): the first output of the cross translation."
+    return self.translate(feats, mask)[0]
+
+# %% ../../nbs/31_onestage.ipynb #c6bb6ff7
+@patch
+def restored(self:OneStageNet, *xs):
+    "The restored P feature from the available modality's input."
+    x = xs[self.available]
+    return self.translate_levels(x)[1] if self.levels else self.to_teacher(self.enc_r(x))
+
+@patch
+def forward(self:OneStageNet, *inputs):
+    "The logits; in training also the auxiliary outputs the loss terms read: `restored`, `restored_logits`, `j2`, `j3`."
+    xs, mask = split_inputs(inputs, self.n_modalities, self.names)
+    if self.levels: z, restored, j2, j3 = self.translate_levels(xs[self.available], mask)
+    else:
+        feats = self.encode(*xs)
+        z, j2, j3 = self.translate(feats, mask)
+        restored = self._streams(feats)[1]
+    if not self.training: return self.head(z)
+    return self.head(z), {'restored': restored, 'restored_logits': self.restore_head(restored), 'j2': j2, 'j3': j3}
 
 # %% ../../nbs/31_onestage.ipynb #0c627096
 def privileged_teacher(dls, privileged, epochs:int=12, lr:float=3e-3, seed:int=0, **kwargs):
-    "Train a teacher on the privileged modality alone (`kwargs` to `combination_learner`, e.g. `arch`); returns a `SubsetTeacher` for the `Teacher` callback."
+    "A `SubsetTeacher` trained on the privileged modality alone (`kwargs` to `combination_learner`, e.g. `arch`)."
     p = subset_index(privileged, dls.names, dls.n_modalities)
     t = combination_learner(dls, probabilistic=False, modality_dropout=False, seed=seed, cbs=[FixedSubset(p)], **kwargs)
     with t.no_bar(), t.no_logging(): t.fit_one_cycle(epochs, lr)
@@ -114,16 +133,36 @@ def _teacher_dim(teacher, dls, teacher_dim=None)->int:
     if teacher_dim not in (None, d): raise ValueError(f"teacher_dim={teacher_dim}, but the teacher's features have {d}")
     return d
 
-ONESTAGE_PRESETS = {   # only the segmentation recipe is recoverable: the leftover code sits in the ESANet fork (MMANet c330689 / DMRNet 8472850)
-    'nyuv2': dict(script='ESANet NYUv2 recipe (ESANet_OS leftover code)', epochs=300, lr=0.01, bs=8, opt=dict(mom=0.9, wd=1e-4, nesterov=True),
+# %% ../../nbs/31_onestage.ipynb #9fa2695a
+def _two_streams(dls, available, encoder, feat_dim, arch, weights_path, enc_kwargs)->tuple:
+    "The available modality's index and two encoders for it: both streams read the available modality."
+    a = subset_index(available, dls.names, dls.n_modalities)
+    if len(a) != 1: raise ValueError("one available modality is supported (concatenate views into one modality first)")
+    a, ds = a[0], dls.train_ds
+    mk = lambda: encoder_for(ds.shapes[ds.names[a]], feat_dim, encoder, task_of(dls) == 'segmentation',
+                             weights_path=weights_path, arch=arch, modality=ds.kinds[a], **(enc_kwargs or {}))
+    return a, (mk(), mk())
+
+# %% ../../nbs/31_onestage.ipynb #751f3e3f
+def _onestage_terms(teacher, mmd, kd, rec, restore_ce, T)->list:
+    "The `Teacher` callback and the loss terms of the student."
+    terms = [Teacher(teacher), FeatureMMD(mmd), PredictionKD(kd, T), TranslationConsistency(rec)]
+    return terms + ([RestorationCE(restore_ce)] if restore_ce else [])
+
+# %% ../../nbs/31_onestage.ipynb #0fef206e
+# only the segmentation recipe is recoverable: the leftover code is in the ESANet fork (MMANet c330689, DMRNet 8472850)
+ONESTAGE_PRESETS = {
+    'nyuv2': dict(script='ESANet NYUv2 recipe (ESANet_OS leftover code)', epochs=300, lr=0.01, bs=8,
+                  opt=dict(mom=0.9, wd=1e-4, nesterov=True),
                   schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), arch=50, levels=True)}
 
+# %% ../../nbs/31_onestage.ipynb #42f1ed83
 def onestage_learner(dls, teacher, available, # the P-teacher (`privileged_teacher`) and the available modality
                      mmd:float=1., kd:float=1., rec:float=1., restore_ce:float=0., T:float=4.,
                      channels:int=64, share:bool=True, feat_dim:int=64, encoder:str='auto', seed:int=0, cbs=None,
                      arch=None, weights_path=None, # ResNet depth and local weights for an image-like available modality
-                     paper:bool|str=False, # The segmentation recipe of the leftover code: True/'nyuv2' (ONESTAGE_PRESETS); train with `fit_paper`
-                     levels:bool|None=None, # Cross translation after every encoder stage (default False; the preset: True)
+                     paper:bool|str=False, # The leftover code's segmentation recipe (True/'nyuv2'): `fit_paper`
+                     levels:bool|None=None, # Cross translation after every encoder stage (default False; preset: True)
                      teacher_dim:int|None=None, # The teacher's feature size (default: measured); for teacher=None
                      enc_kwargs:dict|None=None, **kwargs):
     "A seeded `Learner` for one-stage modality distillation (the privileged modality only feeds the teacher)."
@@ -133,18 +172,13 @@ def onestage_learner(dls, teacher, available, # the P-teacher (`privileged_teach
         kwargs = paper_learner_kwargs(pre, kwargs)
         encoder, arch = ('resnet' if encoder == 'auto' else encoder), (arch or pre['arch'])
     levels = ifnone(levels, bool(pre and pre.get('levels')))
-    a = subset_index(available, dls.names, dls.n_modalities)
-    if len(a) != 1: raise ValueError("one available modality is supported (concatenate views into one modality first)")
-    a, ds, task = a[0], dls.train_ds, task_of(dls)
-    name = ds.names[a]   # both streams read the available modality
-    mk = lambda: encoder_for(ds.shapes[name], feat_dim, encoder, task == 'segmentation', weights_path=weights_path, arch=arch,
-                             modality=ds.kinds[a], **(enc_kwargs or {}))
-    encs = mk(), mk()   # before the teacher's batch, which draws from the seeded generator: the same initialisation
-    teacher_dim = _teacher_dim(teacher, dls, teacher_dim)
-    model = OneStageNet(*encs, teacher_dim, ds.n_classes, a, dls.n_modalities, ds.names, channels, share, task, levels)
-    terms = [Teacher(teacher), FeatureMMD(mmd), PredictionKD(kd, T), TranslationConsistency(rec)]
-    if restore_ce: terms.append(RestorationCE(restore_ce))
-    learn = mm_learner(dls, model, seed=seed, cbs=terms + list(L(cbs)) + list(L(kwargs.pop('cbs', None))), **kwargs)
+    # the encoders before the teacher's batch, which draws from the seeded generator: the same initialisation
+    a, encs = _two_streams(dls, available, encoder, feat_dim, arch, weights_path, enc_kwargs)
+    teacher_dim, ds = _teacher_dim(teacher, dls, teacher_dim), dls.train_ds
+    model = OneStageNet(*encs, teacher_dim, ds.n_classes, a, dls.n_modalities, ds.names, channels, share, task_of(dls),
+                        levels)
+    cbs = _onestage_terms(teacher, mmd, kd, rec, restore_ce, T) + list(L(cbs)) + list(L(kwargs.pop('cbs', None)))
+    learn = mm_learner(dls, model, seed=seed, cbs=cbs, **kwargs)
     learn.paper_preset = pre
     learn.network_kwargs = dict(teacher_dim=teacher_dim)   # to rebuild the network alone: `Recipe.network`
     return learn
@@ -157,6 +191,77 @@ class RestorationCE(LossTerm):
     def term(self):
         r = getattr(self.learn, 'aux', {}).get('restored_logits')
         return None if r is None else F.cross_entropy(r, self.yb[0])
+
+# %% ../../nbs/31_onestage.ipynb #2d61050f
+class AlignmentMonitor(Callback):
+    "Per-epoch MMD between restored and real privileged features on fixed validation rows; first/last features kept."
+    order = 90
+    def __init__(self, n:int=256): self.n = n
+    def __getstate__(self):   # an exported learner carries no dataset rows (nor features computed from them)
+        return {k: v for k, v in self.__dict__.items() if k not in ('xs', 'y', 'real', 'first', 'last')}
+    def before_fit(self):
+        t = next((cb for cb in self.learn.cbs if isinstance(cb, Teacher)), None)
+        if t is None: raise ValueError("AlignmentMonitor needs a Teacher callback (use onestage_learner)")
+        self.frozen = t.teacher   # not `self.teacher`: that name is the Teacher callback's on the learner
+        self.xs, self.y = self._rows()
+        with torch.no_grad(): self.real = self.frozen.features(*self.xs)[1]   # the teacher is frozen: its features once
+        self.mmd_per_epoch, self.first = [], self._features()
+        self.mmd_per_epoch.append(mk_mmd(*self.first).item())
+
+# %% ../../nbs/31_onestage.ipynb #79c2089a
+@patch
+def _rows(self:AlignmentMonitor)->tuple:
+    "The first `n` validation rows: `(inputs, labels)`."
+    M, xs, ys = self.model.n_modalities, [], []
+    for b in self.dls.valid:
+        xs.append(b[:M]); ys.append(b[M])
+        if sum(len(y) for y in ys) >= self.n: break
+    return [torch.cat(x)[:self.n] for x in zip(*xs)], torch.cat(ys)[:self.n]
+
+# %% ../../nbs/31_onestage.ipynb #718ff2b1
+@patch
+@torch.no_grad()
+def _features(self:AlignmentMonitor):
+    "`(restored, real)` P features of the rows, the student in evaluation mode."
+    was = self.model.training; self.model.eval()
+    try: restored = self.model.restored(*self.xs)
+    finally: self.model.train(was)
+    return restored, self.real
+
+@patch
+def after_epoch(self:AlignmentMonitor):
+    self.last = self._features(); self.mmd_per_epoch.append(mk_mmd(*self.last).item())
+
+# %% ../../nbs/31_onestage.ipynb #fe2f9ba3
+def plot_alignment(monitor:AlignmentMonitor, figsize=(11, 3.3)):
+    "MMD per epoch, and restored vs real P features (PCA of the real ones) before and after training."
+    fig, ax = plt.subplots(1, 3, figsize=figsize)
+    ax[0].plot(monitor.mmd_per_epoch, marker='o')
+    ax[0].set_xlabel('epoch'); ax[0].set_ylabel('MMD$^2$ (restored, real P)')
+    pool = lambda f: (f.mean((2, 3)) if f.ndim == 4 else f).float().cpu()
+    real = pool(monitor.first[1]); mu = real.mean(0)
+    basis = torch.linalg.svd(real - mu, full_matrices=False).Vh[:2].T
+    y = monitor.y.cpu()
+    for a, (r, t), title in ((ax[1], monitor.first, 'before training'), (ax[2], monitor.last, 'after training')):
+        pr, pt = (pool(r) - mu) @ basis, (pool(t) - mu) @ basis
+        c = y if y.ndim == 1 else None
+        a.scatter(pt[:, 0], pt[:, 1], c=c, cmap='tab10', marker='o', s=10, alpha=0.35, label='real P (teacher)')
+        a.scatter(pr[:, 0], pr[:, 1], c=c, cmap='tab10', marker='x', s=14, label='restored from A')
+        a.set_title(title); a.legend(fontsize=8); a.set_xlabel('PC 1 of the real P'); a.set_ylabel('PC 2')
+    fig.tight_layout()
+    return fig
+
+# %% ../../nbs/31_onestage.ipynb #835c514e
+@patch
+def fusion_modules(self:OneStageNet)->list:
+    "The modules stage 2 of two-stage training trains: the available stream, the fusion, the head."
+    if self.levels: return [self.enc_a, self.cross_levels, self.head]
+    return [self.enc_a, self.proj_a, self.proj_b, self.cross, self.head]
+
+@patch
+def restoration_modules(self:OneStageNet)->list:
+    "The modules stage 1 trains: the restoration stream and its head."
+    return [self.enc_r, self.to_teacher, self.restore_head]
 
 # %% ../../nbs/31_onestage.ipynb #252cb38c
 class _TaskOff(Callback):
@@ -177,7 +282,7 @@ def _set_trainable(modules, flag:bool):
     for m in modules: m.requires_grad_(flag)
 
 def twostage_fit(learn, epochs:int, lr:float):
-    "Conventional two-stage distillation with the same network: align the restoration stream, then freeze it and train the fusion (`epochs` per stage)."
+    "Two-stage distillation, same network: align the restoration stream, freeze it, train the fusion (`epochs` each)."
     m = learn.model
     restoration, fusion = m.restoration_modules(), m.fusion_modules()
     rec = [cb for cb in learn.cbs if isinstance(cb, TranslationConsistency)]
@@ -191,58 +296,51 @@ def twostage_fit(learn, epochs:int, lr:float):
         learn.fit_one_cycle(epochs, lr, cbs=_Frozen(restoration))
     return learn
 
-# %% ../../nbs/31_onestage.ipynb #2d61050f
-class AlignmentMonitor(Callback):
-    "Per-epoch MMD between restored and real privileged features on fixed validation rows; first/last features kept for plotting."
-    order = 90
-    def __init__(self, n:int=256): self.n = n
-    def __getstate__(self):   # an exported learner carries no dataset rows (nor features computed from them)
-        return {k: v for k, v in self.__dict__.items() if k not in ('xs', 'y', 'real', 'first', 'last')}
-    def before_fit(self):
-        t = next((cb for cb in self.learn.cbs if isinstance(cb, Teacher)), None)
-        if t is None: raise ValueError("AlignmentMonitor needs a Teacher callback (use onestage_learner)")
-        self.frozen, M = t.teacher, self.model.n_modalities   # not `self.teacher`: that name is the Teacher callback's on the learner
-        xs, ys = [], []
-        for b in self.dls.valid:
-            xs.append(b[:M]); ys.append(b[M])
-            if sum(len(y) for y in ys) >= self.n: break
-        self.xs, self.y = [torch.cat(x)[:self.n] for x in zip(*xs)], torch.cat(ys)[:self.n]
-        with torch.no_grad(): self.real = self.frozen.features(*self.xs)[1]   # the teacher is frozen: its features once
-        self.mmd_per_epoch, self.first = [], self._features()
-        self.mmd_per_epoch.append(mk_mmd(*self.first).item())
-    @torch.no_grad()
-    def _features(self):
-        was = self.model.training; self.model.eval()
-        try: restored = self.model.restored(*self.xs)
-        finally: self.model.train(was)
-        return restored, self.real
-    def after_epoch(self):
-        self.last = self._features(); self.mmd_per_epoch.append(mk_mmd(*self.last).item())
+# %% ../../nbs/31_onestage.ipynb #904c3855
+@patch(as_prop=True)
+def fuses_while_encoding(self:OneStageNet)->bool: return self.levels
 
-# %% ../../nbs/31_onestage.ipynb #fe2f9ba3
-def plot_alignment(monitor:AlignmentMonitor, figsize=(11, 3.3)):
-    "MMD per epoch, and restored vs real P features (PCA of the real ones) before and after training."
-    fig, ax = plt.subplots(1, 3, figsize=figsize)
-    ax[0].plot(monitor.mmd_per_epoch, marker='o'); ax[0].set_xlabel('epoch'); ax[0].set_ylabel('MMD$^2$ (restored, real P)')
-    pool = lambda f: (f.mean((2, 3)) if f.ndim == 4 else f).float().cpu()
-    real = pool(monitor.first[1]); mu = real.mean(0)
-    basis = torch.linalg.svd(real - mu, full_matrices=False).Vh[:2].T
-    y = monitor.y.cpu()
-    for a, (r, t), title in ((ax[1], monitor.first, 'before training'), (ax[2], monitor.last, 'after training')):
-        pr, pt = (pool(r) - mu) @ basis, (pool(t) - mu) @ basis
-        c = y if y.ndim == 1 else None
-        a.scatter(pt[:, 0], pt[:, 1], c=c, cmap='tab10', marker='o', s=10, alpha=0.35, label='real P (teacher)')
-        a.scatter(pr[:, 0], pr[:, 1], c=c, cmap='tab10', marker='x', s=14, label='restored from A')
-        a.set_title(title); a.legend(fontsize=8)
-    return fig
+@patch
+def _pool(self:OneStageNet, f):
+    "A map pooled to a vector when the encoders end in vectors."
+    return F.adaptive_avg_pool2d(f, 1).flatten(1) if getattr(self.enc_a, 'out', 'map') == 'vector' else f
+
+# %% ../../nbs/31_onestage.ipynb #9f468487
+@patch
+def translate_levels(self:OneStageNet, x, mask=None):
+    "`(Z, restored P, [J2 per level], [J3 per level])`: cross translation after every stage; zeros where A is absent."
+    on = None if mask is None else mask[:, self.available]
+    sa, sr = encoder_stages(self.enc_a), encoder_stages(self.enc_r)
+    ha = hr = x; j2s, j3s = [], []
+    for l, cross in enumerate(self.cross_levels):
+        ha, hr = sa[l](ha), sr[l](hr)
+        a, r = (ha, hr) if on is None else (ha*_expand_mask(on, ha), hr*_expand_mask(on, hr))
+        ha, j2, j3 = cross(a, r)   # the fused map feeds the available stream's next stage
+        j2s.append(j2); j3s.append(j3)
+    return self._pool(ha), self.to_teacher(self._pool(hr)), j2s, j3s
 
 # %% ../../nbs/31_onestage.ipynb #feb9c112
 def other_modalities_teacher(dls, seed:int=0, epochs:int=10, lr:float=3e-3, available:int=0, **kwargs)->SubsetTeacher:
     "A `privileged_teacher` on every modality but `available`."
     return privileged_teacher(dls, [m for m in range(dls.n_modalities) if m != available], epochs, lr, seed)
 
+# %% ../../nbs/31_onestage.ipynb #7e1c0a02
+def teacherless_learner(dls, available:int=0, seed:int=0, **kwargs):
+    "One-stage's network trained without a teacher (no MMD, no KD): the baseline that isolates what the teacher adds."
+    others = [m for m in range(dls.n_modalities) if m != available]
+    stub = combination_learner(dls, probabilistic=False, modality_dropout=False, seed=seed, cbs=[FixedSubset(others)])
+    learn = onestage_learner(dls, SubsetTeacher(stub.model, others), available, mmd=0., kd=0., seed=seed, **kwargs)
+    # the untrained stub only sizes the network (one batch); without the Teacher callback, MMD and KD it is not run
+    learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, (Teacher, FeatureMMD, PredictionKD))])
+    return learn
+
 # %% ../../nbs/31_onestage.ipynb #1ecc8031
+register(Recipe('onestage_noteacher', teacherless_learner, 'one-stage network without its teacher', privileged=True,
+                order=41, module='robustmm.onestage',
+                summary="one-stage's network trained on the available modality alone: no teacher, no distillation"))
 register(Recipe('onestage', onestage_learner, 'one-stage distillation', problem='privileged', privileged=True,
-                teacher=other_modalities_teacher, baselines=('available',), presets=ONESTAGE_PRESETS,
-                paper='https://arxiv.org/abs/2309.08204', default=True, order=40, module='robustmm.onestage',
-                summary='the privileged modalities restored from the available one and fused with it, in one training run'))
+                teacher=other_modalities_teacher, baselines=('onestage_noteacher', 'available'),
+                presets=ONESTAGE_PRESETS, paper='https://arxiv.org/abs/2309.08204', default=True, order=40,
+                module='robustmm.onestage',
+                summary='the privileged modalities restored from the available one and fused with it, in one training '
+                        'run'))

@@ -1,4 +1,4 @@
-"""Multi-kernel MMD for joint distribution adaptation, the cross-translation block with shared translators, and the privileged-modality teacher. (One-stage Modality Distillation for Incomplete Multimodal Learning, Wei et al., arXiv 2309.08204.)
+"""The privileged teacher, multi-kernel MMD, prediction distillation and cross translation: the student's parts.
 
 Docs: https://robustmm.github.io/robustmm/onestage.parts.html.md"""
 
@@ -7,39 +7,12 @@ Docs: https://robustmm.github.io/robustmm/onestage.parts.html.md"""
 # %% ../../nbs/30_onestage.parts.ipynb #3d643e43
 from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
+from fastcore.basics import patch
 from ..core import subset_mask, subset_index
 from ..callbacks import LossTerm
 
 # %% auto #0
-__all__ = ['mk_mmd', 'CrossTranslation', 'SubsetTeacher', 'FeatureMMD', 'kd_div', 'PredictionKD', 'TranslationConsistency']
-
-# %% ../../nbs/30_onestage.parts.ipynb #ff5588d6
-def mk_mmd(x:torch.Tensor, y:torch.Tensor, n_kernels:int=5, mul:float=2.)->torch.Tensor:
-    "Multi-kernel Gaussian MMD^2 (biased) between two equally sized batches of features (maps are pooled)."
-    if x.ndim == 4: x, y = x.mean((2, 3)), y.mean((2, 3))
-    x, y = x.flatten(1), y.flatten(1)
-    if x.shape != y.shape: raise ValueError(f"MMD needs equally shaped batches, got {tuple(x.shape)} and {tuple(y.shape)}")
-    n = len(x); z = torch.cat([x, y])
-    d = torch.cdist(z, z).pow(2)
-    with torch.no_grad(): base = d.sum()/(len(z)**2 - len(z))
-    k = sum(torch.exp(-d/(base*mul**q/(mul**(n_kernels//2))).clamp_min(1e-12)) for q in range(n_kernels))
-    return k[:n, :n].mean() + k[n:, n:].mean() - k[:n, n:].mean() - k[n:, :n].mean()
-
-# %% ../../nbs/30_onestage.parts.ipynb #32f391eb
-class CrossTranslation(nn.Module):
-    "Fuse two equally shaped features with translators shared across both inputs; returns `(Z, J2, J3)`."
-    def __init__(self, channels:int, conv:bool=False, share:bool=True):
-        super().__init__()
-        if channels % 2: raise ValueError(f"channels must be even, got {channels}")
-        lin = (lambda i, o: nn.Sequential(nn.Conv2d(i, o, 1), nn.ReLU())) if conv else (lambda i, o: nn.Sequential(nn.Linear(i, o), nn.ReLU()))
-        h = channels//2
-        self.t1a, self.t2a = lin(channels, h), lin(channels, h)
-        self.t1b, self.t2b = (self.t1a, self.t2a) if share else (lin(channels, h), lin(channels, h))
-        self.proj, self.share = lin(channels, channels), share
-    def forward(self, a, b):
-        t1a, t2a, t1b, t2b = self.t1a(a), self.t2a(a), self.t1b(b), self.t2b(b)
-        z = self.proj(torch.cat([(t1a + t1b)/2, (t2b + t2a)/2], 1))
-        return z, torch.cat([t1a, t2a], 1), torch.cat([t1b, t2b], 1)
+__all__ = ['SubsetTeacher', 'mk_mmd', 'kd_div', 'CrossTranslation', 'FeatureMMD', 'PredictionKD', 'TranslationConsistency']
 
 # %% ../../nbs/30_onestage.parts.ipynb #f4e7b806
 class SubsetTeacher(nn.Module):
@@ -52,6 +25,46 @@ class SubsetTeacher(nn.Module):
     def features(self, *xs):
         return self.model.features(*xs, subset_mask(self.subset, len(xs[0]), self.model.n_modalities, xs[0].device))
 
+# %% ../../nbs/30_onestage.parts.ipynb #ff5588d6
+def mk_mmd(x:torch.Tensor, y:torch.Tensor, n_kernels:int=5, mul:float=2.)->torch.Tensor:
+    "Multi-kernel Gaussian MMD^2 (biased) between two equally sized batches of features (maps are pooled)."
+    if x.ndim == 4: x, y = x.mean((2, 3)), y.mean((2, 3))
+    x, y = x.flatten(1), y.flatten(1)
+    if x.shape != y.shape:
+        raise ValueError(f"MMD needs equally shaped batches, got {tuple(x.shape)} and {tuple(y.shape)}")
+    n = len(x); z = torch.cat([x, y])
+    d = torch.cdist(z, z).pow(2)
+    with torch.no_grad(): base = d.sum()/(len(z)**2 - len(z))
+    k = sum(torch.exp(-d/(base*mul**q/(mul**(n_kernels//2))).clamp_min(1e-12)) for q in range(n_kernels))
+    return k[:n, :n].mean() + k[n:, n:].mean() - k[:n, n:].mean() - k[n:, :n].mean()
+
+# %% ../../nbs/30_onestage.parts.ipynb #572d6f8f
+def kd_div(student_logits, teacher_logits, T:float=4.)->torch.Tensor:
+    "T^2 KL(teacher || student) on softened class probabilities; per-pixel logits are averaged over pixels."
+    ls, pt = F.log_softmax(student_logits/T, 1), F.softmax(teacher_logits/T, 1)
+    return (pt*(pt.clamp_min(1e-8).log() - ls)).sum(1).mean()*T**2
+
+# %% ../../nbs/30_onestage.parts.ipynb #32f391eb
+class CrossTranslation(nn.Module):
+    "Fuse two equally shaped features with translators shared across both inputs; returns `(Z, J2, J3)`."
+    def __init__(self, channels:int, conv:bool=False, share:bool=True):
+        super().__init__()
+        if channels % 2: raise ValueError(f"channels must be even, got {channels}")
+        layer = (lambda i, o: nn.Conv2d(i, o, 1)) if conv else nn.Linear   # 1x1 convolutions on maps
+        lin = lambda i, o: nn.Sequential(layer(i, o), nn.ReLU())
+        h = channels//2
+        self.t1a, self.t2a = lin(channels, h), lin(channels, h)
+        self.t1b, self.t2b = (self.t1a, self.t2a) if share else (lin(channels, h), lin(channels, h))
+        self.proj, self.share = lin(channels, channels), share
+
+# %% ../../nbs/30_onestage.parts.ipynb #b2c4b223
+@patch
+def forward(self:CrossTranslation, a, b):
+    "`(Z, J2, J3)`: the fused feature, `a` and `b` each expressed in both translator spaces."
+    t1a, t2a, t1b, t2b = self.t1a(a), self.t2a(a), self.t1b(b), self.t2b(b)
+    z = self.proj(torch.cat([(t1a + t1b)/2, (t2b + t2a)/2], 1))
+    return z, torch.cat([t1a, t2a], 1), torch.cat([t1b, t2b], 1)
+
 # %% ../../nbs/30_onestage.parts.ipynb #32a3340d
 class FeatureMMD(LossTerm):
     "Marginal alignment: MMD between the restored feature and the teacher's P feature."
@@ -61,24 +74,19 @@ class FeatureMMD(LossTerm):
         r, t = getattr(self.learn, 'aux', {}).get('restored'), getattr(self.learn, 'teacher_feature', None)
         return None if r is None or t is None else mk_mmd(r, t)
 
-# %% ../../nbs/30_onestage.parts.ipynb #572d6f8f
-def kd_div(student_logits, teacher_logits, T:float=4.)->torch.Tensor:
-    "T^2 KL(teacher || student) on softened class probabilities; per-pixel logits are averaged over pixels."
-    ls, pt = F.log_softmax(student_logits/T, 1), F.softmax(teacher_logits/T, 1)
-    return (pt*(pt.clamp_min(1e-8).log() - ls)).sum(1).mean()*T**2
-
 # %% ../../nbs/30_onestage.parts.ipynb #9e4f927a
 class PredictionKD(LossTerm):
     "Conditional alignment: distillation of the teacher's predictions into the restoration stream's."
     name = 'kd'
-    def __init__(self, weight:float=1., T:float=4., **kwargs): super().__init__(weight, train_only=True, **kwargs); self.T = T
+    def __init__(self, weight:float=1., T:float=4., **kwargs):
+        super().__init__(weight, train_only=True, **kwargs); self.T = T
     def term(self):
         r, t = getattr(self.learn, 'aux', {}).get('restored_logits'), getattr(self.learn, 'teacher_logits', None)
         return None if r is None or t is None else kd_div(r, t, self.T)
 
 # %% ../../nbs/30_onestage.parts.ipynb #6b8dac99
 class TranslationConsistency(LossTerm):
-    "L_rec: the two inputs expressed in both translator spaces should agree (mean squared difference, summed over fusion levels)."
+    "L_rec: the two inputs in both translator spaces should agree (mean squared difference, summed over levels)."
     name = 'rec'
     def __init__(self, weight:float=1., **kwargs): super().__init__(weight, train_only=True, **kwargs)
     def term(self):
