@@ -53,6 +53,21 @@ def weak_set(scores:dict, k:int=1)->list:
     out = {sub for s in top for r in range(1, len(s)+1) for sub in itertools.combinations(s, r)}
     return sorted(out, key=lambda s: (len(s), s))
 
+# %% ../../nbs/41_mmanet.mar.ipynb #a41d0020
+def _check_mar(measure:str, metric:str, mine:tuple, k:int, valid_dl, weak):
+    "Refuse MAR's arguments where they enter, each error naming its argument."
+    if measure not in ('label_kl', 'metric_gap'):
+        raise ValueError(f"unknown measure {measure!r}: use 'label_kl' or 'metric_gap'")
+    metric_fn(metric)
+    if len(mine) != 2 or type(mine[0]) is not type(mine[1]) or mine[0] > mine[1]:
+        raise ValueError(f"mine must be (start, end) with start <= end, both fractions or both epoch counts, "
+                         f"got {mine}")
+    check_point(mine[0], 'mine'); check_point(mine[1], 'mine')
+    if int(k) != k or k < 1: raise ValueError(f"k must be a positive integer, got {k}")
+    if valid_dl is None and weak is None: raise ValueError(
+        "valid_dl: MAR mines the weak combinations on a validation DataLoader (never the test split); "
+        "pass one, or an explicit weak set")
+
 # %% ../../nbs/41_mmanet.mar.ipynb #7c2b5507
 class ModalityAwareRegularization(SelectionLoss):
     "MMANet's MAR: mine weak combinations on `valid_dl` during `mine`, then CE of the regularisation head on them."
@@ -64,17 +79,7 @@ class ModalityAwareRegularization(SelectionLoss):
                  weak=None, # An explicit weak set (skips mining)
                  norm:str='batch'): # Divide by the batch size ('batch') or by the weak samples ('selected')
         super().__init__(weight, norm, chosen=weak)
-        if measure not in ('label_kl', 'metric_gap'):
-            raise ValueError(f"unknown measure {measure!r}: use 'label_kl' or 'metric_gap'")
-        metric_fn(metric)
-        if len(mine) != 2 or type(mine[0]) is not type(mine[1]) or mine[0] > mine[1]:
-            raise ValueError(f"mine must be (start, end) with start <= end, both fractions or both epoch counts, "
-                             f"got {mine}")
-        check_point(mine[0], 'mine'); check_point(mine[1], 'mine')
-        if int(k) != k or k < 1: raise ValueError(f"k must be a positive integer, got {k}")
-        if valid_dl is None and weak is None: raise ValueError(
-            "valid_dl: MAR mines the weak combinations on a validation DataLoader (never the test split); "
-            "pass one, or an explicit weak set")
+        _check_mar(measure, metric, mine, k, valid_dl, weak)
         self.valid_dl, self.mine, self.measure, self.metric, self.k = valid_dl, tuple(mine), measure, metric, int(k)
         self.rounds = []   # each mining round: (epoch, {candidate: score})
 
@@ -87,6 +92,7 @@ def __getstate__(self:ModalityAwareRegularization):
 # %% ../../nbs/41_mmanet.mar.ipynb #1da45710
 @patch(as_prop=True)
 def candidates(self:ModalityAwareRegularization)->list:
+    "The combinations with one modality missing, in `all_subsets` order."
     M = self.model.n_modalities
     return [s for s in all_subsets(M) if len(s) == M-1] if M > 1 else []
 
@@ -98,6 +104,7 @@ def _done(self:ModalityAwareRegularization)->float:
 # %% ../../nbs/41_mmanet.mar.ipynb #b443d64b
 @patch
 def collect_epoch(self:ModalityAwareRegularization):
+    "After an epoch of the mining range: score the candidates on `valid_dl`, keep the round, add to the sums."
     if self.model.n_modalities == 1 or self._done() <= self.mine[0] - 1e-9: return
     if self.valid_dl is None: raise ValueError(
         "valid_dl: this callback was loaded without its mining DataLoader; set `valid_dl` before training again")
@@ -108,13 +115,18 @@ def collect_epoch(self:ModalityAwareRegularization):
 # %% ../../nbs/41_mmanet.mar.ipynb #a41d0010
 @patch
 def ready(self:ModalityAwareRegularization)->bool:
+    "Whether the mining range is over (the weak set is then fixed)."
     return self.model.n_modalities == 1 or self._done() >= self.mine[1] - 1e-9
 
 @patch
-def choose(self:ModalityAwareRegularization)->list: return weak_set(self.scores, self.k)
+def choose(self:ModalityAwareRegularization)->list:
+    "The weak set from the summed scores."
+    return weak_set(self.scores, self.k)
 
 @patch
-def logits(self:ModalityAwareRegularization): return self.learn.aux.get('reg_logits')
+def logits(self:ModalityAwareRegularization):
+    "The regularisation head's logits, which the loss is computed on."
+    return self.learn.aux.get('reg_logits')
 
 # %% ../../nbs/41_mmanet.mar.ipynb #aa1db5a2
 @patch(as_prop=True)
@@ -127,23 +139,32 @@ def weak(self:ModalityAwareRegularization)->list|None:
     "The weak combinations (None before mining ends)."
     return self.state.subsets()
 
+# %% ../../nbs/41_mmanet.mar.ipynb #a41d0021
+def _mining_table(mar:ModalityAwareRegularization)->tuple:
+    "The mining rounds as a table (candidates x epochs, 1-based) and the names of the chosen candidates."
+    names = getattr(mar.model, 'names', None)
+    df = pd.DataFrame({e + 1: {subset_name(s, names): v for s, v in sc.items()} for e, sc in mar.rounds})
+    return df, {subset_name(s, names) for s in (mar.weak or []) if s in mar.candidates}
+
+# %% ../../nbs/41_mmanet.mar.ipynb #a41d0022
+def _plot_rounds(ax, df:pd.DataFrame, top:set, measure:str):
+    "One line per candidate over the mining epochs; the chosen ones solid red, the others dashed."
+    others = iter([c for c in plt.rcParams['axes.prop_cycle'].by_key()['color'] if c != '#d62728'] * 3)
+    for n, row in df.iterrows():
+        on = n in top
+        ax.plot(row.index, row.values, marker='o', lw=2 if on else 1, ls='-' if on else '--',
+                color='tab:red' if on else next(others), label=n + (' (chosen)' if on else ''))
+    ax.set_xticks(df.columns); ax.set_xlabel('after training epoch'); ax.set_ylabel(f"mining score ('{measure}')")
+    ax.legend(fontsize=7, ncol=2, loc='upper center', bbox_to_anchor=(.5, -.22))
+
 # %% ../../nbs/41_mmanet.mar.ipynb #a41d0014
 def show_mining(mar:ModalityAwareRegularization, axs=None)->pd.DataFrame|str:
     "Each candidate's mining score per mining epoch (left) and summed (right), the chosen candidate in red."
-    rounds = getattr(mar, 'rounds', None)
-    if not rounds: return 'nothing mined: fit through the mining range first (an explicit weak set is not mined)'
-    names = getattr(mar.model, 'names', None)
-    df = pd.DataFrame({e + 1: {subset_name(s, names): v for s, v in sc.items()} for e, sc in rounds})
-    top = {subset_name(s, names) for s in (mar.weak or []) if s in mar.candidates}
+    if not getattr(mar, 'rounds', None):
+        return 'nothing mined: fit through the mining range first (an explicit weak set is not mined)'
+    df, top = _mining_table(mar)
     axs = axs if axs is not None else plt.subplots(1, 2, figsize=(9, 3.4))[1]
-    others = iter([c for c in plt.rcParams['axes.prop_cycle'].by_key()['color'] if c != '#d62728'] * 3)
-    for n, row in df.iterrows():
-        chosen = n in top
-        axs[0].plot(row.index, row.values, marker='o', lw=2 if chosen else 1, ls='-' if chosen else '--',
-                    color='tab:red' if chosen else next(others), label=n + (' (chosen)' if chosen else ''))
-    axs[0].set_xticks(df.columns); axs[0].set_xlabel('after training epoch')
-    axs[0].legend(fontsize=7, ncol=2, loc='upper center', bbox_to_anchor=(.5, -.22))
-    axs[0].set_ylabel(f"mining score ('{mar.measure}')")
+    _plot_rounds(axs[0], df, top, mar.measure)
     tot = df.sum(axis=1).sort_values()
     axs[1].barh(tot.index, tot.values, color=['tab:red' if n in top else '0.6' for n in tot.index])
     axs[1].set_xlabel('summed over the mining epochs'); plt.tight_layout()
