@@ -27,6 +27,7 @@ class SoftTargetKD(LossTerm):
     def __init__(self, weight:float=1., T:float=4., **kwargs):
         super().__init__(weight, train_only=True, **kwargs); self.T = T
     def term(self):
+        "The batch's T^2-scaled KL to the teacher (None without a teacher)."
         t = getattr(self.learn, 'teacher_logits', None)
         if t is None: return None
         return F.kl_div(F.log_softmax(self.pred/self.T, 1), F.softmax(t/self.T, 1), reduction='batchmean')*self.T**2
