@@ -1,4 +1,4 @@
-"""The frozen teacher shared by the distillation methods: a trained model run on the complete inputs of every training batch, its logits and feature handed to the loss terms.
+"""The frozen teacher of the distillation methods, run on the complete inputs of every training batch.
 
 Docs: https://robustmm.github.io/robustmm/distill.html.md"""
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch, torch.nn as nn
 import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.callback.core import Callback
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['Teacher']
@@ -17,10 +18,30 @@ __all__ = ['Teacher']
 class Teacher(Callback):
     "Run a frozen full-modality teacher (eval, no_grad) on the complete inputs of each training batch."
     order, run_valid = 0, False   # before ModalityDropout (order 2): the teacher sees every modality
-    def __init__(self, teacher:nn.Module): self.teacher = teacher
-    def before_fit(self):
-        self.teacher.to(next(self.model.parameters()).device).eval().requires_grad_(False)
-    def before_batch(self):
-        M = self.model.n_modalities
-        with torch.no_grad():
-            self.learn.teacher_logits, self.learn.teacher_feature = self.teacher.features(*self.xb[:M])
+    def __init__(self, teacher:nn.Module|None): # Offers `features(*xs) -> (logits, feature)`; None: a deployed network
+        if teacher is not None and not callable(getattr(teacher, 'features', None)):
+            raise TypeError(f"teacher must offer `features(*xs) -> (logits, feature)`, got {type(teacher).__name__}")
+        self.teacher = teacher
+
+# %% ../nbs/07_distill.ipynb #c7d1a002
+@patch
+def before_fit(self:Teacher):
+    "Move the teacher to the model's device, in eval mode, without gradients."
+    if self.teacher is None: return   # a network rebuilt for deployment: it predicts without a teacher
+    self.teacher.to(next(self.model.parameters()).device).eval().requires_grad_(False)
+
+# %% ../nbs/07_distill.ipynb #c7d1a003
+@patch
+def before_batch(self:Teacher):
+    "The teacher's `(logits, feature)` of the complete inputs, kept on the learner for the loss terms."
+    M = self.model.n_modalities
+    with torch.no_grad():
+        self.learn.teacher_logits, self.learn.teacher_feature = self.teacher.features(*self.xb[:M])
+
+# %% ../nbs/07_distill.ipynb #c7d1a00b
+@patch
+def before_train(self:Teacher):
+    "Refuse to train without a teacher (a network built with `teacher=None`), before the first batch."
+    if self.teacher is None:
+        raise ValueError("teacher is None: this learner was built for deployment (teacher=None, as robustmm.deploy "
+                         "rebuilds a network); it predicts, but training it needs a trained teacher")

@@ -1,4 +1,5 @@
-"""MMANet, margin-aware distillation and modality-aware regularisation (Wei et al., CVPR 2023): MAD, MAR, and the method (notebooks 40-42).
+"""MMANet, margin-aware distillation and modality-aware regularisation (Wei et al., CVPR 2023): MAD, MAR, and the
+method (notebooks 40-42).
 
 Docs: https://robustmm.github.io/robustmm/mmanet.html"""
 # Written by hand (nbdev generates the modules, not this file): the package's public names, gathered from its

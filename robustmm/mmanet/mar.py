@@ -1,4 +1,4 @@
-"""Mine the weak modality combinations on a validation split during the early epochs, then train a regularisation network (shared encoders, own head) on the samples of those combinations only.
+"""Mine the weak modality combinations on a validation split, then train a regularisation head on their samples.
 
 Docs: https://robustmm.github.io/robustmm/mmanet.mar.html.md"""
 
@@ -8,25 +8,20 @@ Docs: https://robustmm.github.io/robustmm/mmanet.mar.html.md"""
 from __future__ import annotations
 import itertools
 import torch
+import pandas as pd
+import matplotlib.pyplot as plt
 from fastcore.basics import patch
-from ..core import all_subsets
+from ..core import all_subsets, subset_name
 from ..metrics import metric_fn
 from ..evaluate import subset_confusions
 from ..presets import check_point
 from ..selection import SelectionLoss
 
 # %% auto #0
-__all__ = ['weak_set', 'histogram_kl', 'label_distribution_kl', 'mine_scores', 'ModalityAwareRegularization']
-
-# %% ../../nbs/41_mmanet.mar.ipynb #17ef3ef2
-def weak_set(scores:dict, k:int=1)->list:
-    "Top-k candidates by score (higher = weaker) and all their non-empty sub-combinations."
-    top = sorted(scores, key=lambda s: -scores[s])[:k]
-    out = {sub for s in top for r in range(1, len(s)+1) for sub in itertools.combinations(s, r)}
-    return sorted(out, key=lambda s: (len(s), s))
+__all__ = ['label_distribution_kl', 'mine_scores', 'weak_set', 'ModalityAwareRegularization', 'show_mining']
 
 # %% ../../nbs/41_mmanet.mar.ipynb #bc8d5a50
-def histogram_kl(hk:torch.Tensor, hf:torch.Tensor, eps:float=1e-6)->float:
+def _histogram_kl(hk:torch.Tensor, hf:torch.Tensor, eps:float=1e-6)->float:
     "KL between two label histograms (counts), normalised with `eps` added."
     hk, hf = hk.float() + eps, hf.float() + eps
     hk, hf = hk/hk.sum(), hf/hf.sum()
@@ -35,43 +30,69 @@ def histogram_kl(hk:torch.Tensor, hf:torch.Tensor, eps:float=1e-6)->float:
 # %% ../../nbs/41_mmanet.mar.ipynb #bbb59c2a
 def label_distribution_kl(pred_k:torch.Tensor, pred_full:torch.Tensor, n_classes:int, eps:float=1e-6)->float:
     "KL between the normalised histograms of two sets of predicted labels."
-    return histogram_kl(torch.bincount(pred_k.flatten(), minlength=n_classes), torch.bincount(pred_full.flatten(), minlength=n_classes), eps)
+    return _histogram_kl(torch.bincount(pred_k.flatten(), minlength=n_classes),
+                        torch.bincount(pred_full.flatten(), minlength=n_classes), eps)
 
 # %% ../../nbs/41_mmanet.mar.ipynb #535b3fcb
 @torch.no_grad()
 def mine_scores(model, dl, candidates, measure:str='label_kl', metric:str='accuracy')->dict:
     "Distance of each candidate combination to the full one on `dl` (model in eval mode)."
-    if measure not in ('label_kl', 'metric_gap'): raise ValueError(f"unknown measure {measure!r}: use 'label_kl' or 'metric_gap'")
+    if measure not in ('label_kl', 'metric_gap'):
+        raise ValueError(f"unknown measure {measure!r}: use 'label_kl' or 'metric_gap'")
     full = tuple(range(model.n_modalities))
     subs, cms, _ = subset_confusions(model, dl, list(candidates) + [full], batched=False)
     cm = dict(zip(subs, cms))   # a predicted-label histogram is a confusion matrix's column sums
-    if measure == 'label_kl': return {s: histogram_kl(cm[s].sum(0), cm[full].sum(0)) for s in candidates}
+    if measure == 'label_kl': return {s: _histogram_kl(cm[s].sum(0), cm[full].sum(0)) for s in candidates}
     fn, _ = metric_fn(metric)
     return {s: (fn(cm[full]) - fn(cm[s]))**2 for s in candidates}
 
+# %% ../../nbs/41_mmanet.mar.ipynb #17ef3ef2
+def weak_set(scores:dict, k:int=1)->list:
+    "Top-k candidates by score (higher = weaker) and all their non-empty sub-combinations."
+    top = sorted(scores, key=lambda s: -scores[s])[:k]
+    out = {sub for s in top for r in range(1, len(s)+1) for sub in itertools.combinations(s, r)}
+    return sorted(out, key=lambda s: (len(s), s))
+
+# %% ../../nbs/41_mmanet.mar.ipynb #a41d0020
+def _check_mar(measure:str, metric:str, mine:tuple, k:int, valid_dl, weak):
+    "Refuse MAR's arguments where they enter, each error naming its argument."
+    if measure not in ('label_kl', 'metric_gap'):
+        raise ValueError(f"unknown measure {measure!r}: use 'label_kl' or 'metric_gap'")
+    metric_fn(metric)
+    if len(mine) != 2 or type(mine[0]) is not type(mine[1]) or mine[0] > mine[1]:
+        raise ValueError(f"mine must be (start, end) with start <= end, both fractions or both epoch counts, "
+                         f"got {mine}")
+    check_point(mine[0], 'mine'); check_point(mine[1], 'mine')
+    if int(k) != k or k < 1: raise ValueError(f"k must be a positive integer, got {k}")
+    if valid_dl is None and weak is None: raise ValueError(
+        "valid_dl: MAR mines the weak combinations on a validation DataLoader (never the test split); "
+        "pass one, or an explicit weak set")
+
 # %% ../../nbs/41_mmanet.mar.ipynb #7c2b5507
 class ModalityAwareRegularization(SelectionLoss):
-    "MMANet's MAR: mine weak combinations on a validation DataLoader during `mine`, then CE of the regularisation head on their samples."
+    "MMANet's MAR: mine weak combinations on `valid_dl` during `mine`, then CE of the regularisation head on them."
     name, state_attr, chosen_name = 'mar', 'weak_state', 'weak'
     def __init__(self, valid_dl, # A validation DataLoader for mining (never the test split)
-                 weight:float=0.5, mine:tuple=(0.1, 0.25), # Mining range: fractions of training, or epoch counts (the scripts: after epochs 2-4); the loss starts at its end
-                 measure:str='label_kl', metric:str='accuracy', k:int=1, weak=None, # weak: an explicit weak set (skips mining)
-                 norm:str='batch'): # divide by the batch size ('batch') or by the weak samples ('selected': the segmentation code)
+                 weight:float=0.5,
+                 mine:tuple=(0.1, 0.25), # Mining range: fractions of training, or epoch counts (the scripts: (1, 4))
+                 measure:str='label_kl', metric:str='accuracy', k:int=1,
+                 weak=None, # An explicit weak set (skips mining)
+                 norm:str='batch'): # Divide by the batch size ('batch') or by the weak samples ('selected')
         super().__init__(weight, norm, chosen=weak)
-        if measure not in ('label_kl', 'metric_gap'): raise ValueError(f"unknown measure {measure!r}: use 'label_kl' or 'metric_gap'")
-        metric_fn(metric)
-        if len(mine) != 2 or type(mine[0]) != type(mine[1]) or mine[0] > mine[1]:
-            raise ValueError(f"mine must be (start, end) with start <= end, both fractions or both epoch counts, got {mine}")
-        check_point(mine[0], 'mine'); check_point(mine[1], 'mine')
-        if int(k) != k or k < 1: raise ValueError(f"k must be a positive integer, got {k}")
-        if valid_dl is None and weak is None: raise ValueError("valid_dl: MAR mines the weak combinations on a validation DataLoader (never the test split); pass one, or an explicit weak set")
+        _check_mar(measure, metric, mine, k, valid_dl, weak)
         self.valid_dl, self.mine, self.measure, self.metric, self.k = valid_dl, tuple(mine), measure, metric, int(k)
-    def __getstate__(self):   # an exported learner carries no dataset rows: the mining DataLoader stays behind
-        d = dict(self.__dict__); d['valid_dl'] = None; return d
+        self.rounds = []   # each mining round: (epoch, {candidate: score})
+
+# %% ../../nbs/41_mmanet.mar.ipynb #a41d001d
+@patch
+def __getstate__(self:ModalityAwareRegularization):
+    "An exported learner carries no dataset rows: the mining DataLoader stays behind."
+    d = dict(self.__dict__); d['valid_dl'] = None; return d
 
 # %% ../../nbs/41_mmanet.mar.ipynb #1da45710
 @patch(as_prop=True)
 def candidates(self:ModalityAwareRegularization)->list:
+    "The combinations with one modality missing, in `all_subsets` order."
     M = self.model.n_modalities
     return [s for s in all_subsets(M) if len(s) == M-1] if M > 1 else []
 
@@ -83,18 +104,29 @@ def _done(self:ModalityAwareRegularization)->float:
 # %% ../../nbs/41_mmanet.mar.ipynb #b443d64b
 @patch
 def collect_epoch(self:ModalityAwareRegularization):
+    "After an epoch of the mining range: score the candidates on `valid_dl`, keep the round, add to the sums."
     if self.model.n_modalities == 1 or self._done() <= self.mine[0] - 1e-9: return
-    if self.valid_dl is None: raise ValueError("valid_dl: this callback was loaded without its mining DataLoader; set `valid_dl` before training again")
-    self.state.add(mine_scores(self.model, self.valid_dl, self.candidates, self.measure, self.metric))
+    if self.valid_dl is None: raise ValueError(
+        "valid_dl: this callback was loaded without its mining DataLoader; set `valid_dl` before training again")
+    s = mine_scores(self.model, self.valid_dl, self.candidates, self.measure, self.metric)
+    self.rounds = getattr(self, 'rounds', []) + [(self.epoch, s)]   # `getattr`: callbacks saved before `rounds`
+    self.state.add(s)
+
+# %% ../../nbs/41_mmanet.mar.ipynb #a41d0010
+@patch
+def ready(self:ModalityAwareRegularization)->bool:
+    "Whether the mining range is over (the weak set is then fixed)."
+    return self.model.n_modalities == 1 or self._done() >= self.mine[1] - 1e-9
 
 @patch
-def ready(self:ModalityAwareRegularization)->bool: return self.model.n_modalities == 1 or self._done() >= self.mine[1] - 1e-9
+def choose(self:ModalityAwareRegularization)->list:
+    "The weak set from the summed scores."
+    return weak_set(self.scores, self.k)
 
 @patch
-def choose(self:ModalityAwareRegularization)->list: return weak_set(self.scores, self.k)
-
-@patch
-def logits(self:ModalityAwareRegularization): return self.learn.aux.get('reg_logits')
+def logits(self:ModalityAwareRegularization):
+    "The regularisation head's logits, which the loss is computed on."
+    return self.learn.aux.get('reg_logits')
 
 # %% ../../nbs/41_mmanet.mar.ipynb #aa1db5a2
 @patch(as_prop=True)
@@ -106,3 +138,34 @@ def scores(self:ModalityAwareRegularization)->dict:
 def weak(self:ModalityAwareRegularization)->list|None:
     "The weak combinations (None before mining ends)."
     return self.state.subsets()
+
+# %% ../../nbs/41_mmanet.mar.ipynb #a41d0021
+def _mining_table(mar:ModalityAwareRegularization)->tuple:
+    "The mining rounds as a table (candidates x epochs, 1-based) and the names of the chosen candidates."
+    names = getattr(mar.model, 'names', None)
+    df = pd.DataFrame({e + 1: {subset_name(s, names): v for s, v in sc.items()} for e, sc in mar.rounds})
+    return df, {subset_name(s, names) for s in (mar.weak or []) if s in mar.candidates}
+
+# %% ../../nbs/41_mmanet.mar.ipynb #a41d0022
+def _plot_rounds(ax, df:pd.DataFrame, top:set, measure:str):
+    "One line per candidate over the mining epochs; the chosen ones solid red, the others dashed."
+    others = iter([c for c in plt.rcParams['axes.prop_cycle'].by_key()['color'] if c != '#d62728'] * 3)
+    for n, row in df.iterrows():
+        on = n in top
+        ax.plot(row.index, row.values, marker='o', lw=2 if on else 1, ls='-' if on else '--',
+                color='tab:red' if on else next(others), label=n + (' (chosen)' if on else ''))
+    ax.set_xticks(df.columns); ax.set_xlabel('after training epoch'); ax.set_ylabel(f"mining score ('{measure}')")
+    ax.legend(fontsize=7, ncol=2, loc='upper center', bbox_to_anchor=(.5, -.22))
+
+# %% ../../nbs/41_mmanet.mar.ipynb #a41d0014
+def show_mining(mar:ModalityAwareRegularization, axs=None)->pd.DataFrame|str:
+    "Each candidate's mining score per mining epoch (left) and summed (right), the chosen candidate in red."
+    if not getattr(mar, 'rounds', None):
+        return 'nothing mined: fit through the mining range first (an explicit weak set is not mined)'
+    df, top = _mining_table(mar)
+    axs = axs if axs is not None else plt.subplots(1, 2, figsize=(9, 3.4))[1]
+    _plot_rounds(axs[0], df, top, mar.measure)
+    tot = df.sum(axis=1).sort_values()
+    axs[1].barh(tot.index, tot.values, color=['tab:red' if n in top else '0.6' for n in tot.index])
+    axs[1].set_xlabel('summed over the mining epochs'); plt.tight_layout()
+    return df

@@ -1,4 +1,4 @@
-"""`mmanet_learner`: deployment network with modality dropout, a frozen full-modality teacher through margin-aware distillation, and modality-aware regularisation of the weak combinations; evaluated on every subset of mfeat, on RGB-D segmentation and on a presentation-attack task (ACER).
+"""`mmanet_learner`: a deployment network taught by a frozen teacher (MAD) and regularised on weak combinations (MAR).
 
 Docs: https://robustmm.github.io/robustmm/mmanet.html.md"""
 
@@ -7,21 +7,21 @@ Docs: https://robustmm.github.io/robustmm/mmanet.html.md"""
 # %% ../../nbs/42_mmanet.ipynb #fd8cd07a
 from __future__ import annotations
 import copy
-import torch, torch.nn as nn
-from ..core import split_inputs, apply_mask
+import torch.nn as nn
+from fastcore.basics import patch, ifnone
+from fastcore.foundation import L
+from ..core import split_inputs
 from ..selection import CombinationState
 from ..combination import CombinationNet, combination_learner, common_subspace_learner
 from .distill import *
 from .mar import *
-from fastcore.foundation import L
-from fastcore.basics import ifnone
-from ..presets import paper_preset, paper_learner_kwargs, fit_paper
-_all_ = ['common_subspace_learner']   # the shared baseline, re-exported for `from robustmm.mmanet import *`
+from ..presets import paper_preset, paper_learner_kwargs
 from ..methods import Recipe, register
+_all_ = ['common_subspace_learner']   # the shared baseline, re-exported for `from robustmm.mmanet import *`
 
 # %% auto #0
-__all__ = ['MMANET_PRESETS', 'MMANET_DEFAULTS', 'MMANetNet', 'teacher_learner', 'plain_distillation_learner', 'mmanet_learner',
-           'full_modality_teacher', 'common_subspace_learner']
+__all__ = ['MMANET_PRESETS', 'MMANET_DEFAULTS', 'MMANetNet', 'teacher_learner', 'full_modality_teacher',
+           'plain_distillation_learner', 'mmanet_learner', 'common_subspace_learner']
 
 # %% ../../nbs/42_mmanet.ipynb #101ae619
 class MMANetNet(CombinationNet):
@@ -30,19 +30,27 @@ class MMANetNet(CombinationNet):
         super().__init__(*args, **kwargs)
         self.reg_embedding, self.reg_head = copy.deepcopy(self.embedding), copy.deepcopy(self.head)
         self.weak_state = CombinationState(self.n_modalities)   # MMANet's mined weak combinations, saved with the model
-    def forward(self, *inputs):
-        xs, mask = split_inputs(inputs, self.n_modalities, self.names)
-        fused = self.fused(xs, mask)   # shared by both branches (masked concatenation, or fusion at every encoder level)
-        z = self.embedding(fused)[0]
-        out = self.head(z)
-        if not self.training: return out
-        return out, {'feature': z, 'reg_logits': self.reg_head(self.reg_embedding(fused)[0]), 'mask': mask}
 
+# %% ../../nbs/42_mmanet.ipynb #a42d0002
+@patch
+def forward(self:MMANetNet, *inputs):
+    "The deployment logits; in training also `{'feature', 'reg_logits', 'mask'}` for MAD and MAR."
+    xs, mask = split_inputs(inputs, self.n_modalities, self.names)
+    fused = self.fused(xs, mask)   # shared by both branches (masked concatenation, or fusion at every encoder level)
+    z = self.embedding(fused)[0]
+    out = self.head(z)
+    if not self.training: return out
+    return out, {'feature': z, 'reg_logits': self.reg_head(self.reg_embedding(fused)[0]), 'mask': mask}
+
+# %% ../../nbs/42_mmanet.ipynb #a42d0007
 MMANET_PRESETS = {   # the released scripts (MMANet c330689); `paper=True` is CASIA-SURF
-    'casia-surf': dict(script='classification/surf_mmanet.sh (teacher: surf_multi)', epochs=100, lr=1e-3, bs=64, opt=dict(mom=0.9, wd=5e-4, nesterov=True),
-                       schedule=dict(warmup=0.05, milestones=(0.21, 0.38, 0.55), gamma=0.1), arch=18, mad_weight=30., mar_weight=0.5, start=5, mine=(1, 4)),
-    'nyuv2': dict(script='segmentation/train_missing_mmanet.py (ESANet recipe)', epochs=300, lr=0.01, bs=8, opt=dict(mom=0.9, wd=1e-4),
-                  schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4), arch=50, levels=True, mad_weight=4., mar_weight=0.2, start=10, mine=(5, 9), norm='selected')}
+    'casia-surf': dict(script='classification/surf_mmanet.sh (teacher: surf_multi)', epochs=100, lr=1e-3, bs=64,
+                       opt=dict(mom=0.9, wd=5e-4, nesterov=True),
+                       schedule=dict(warmup=0.05, milestones=(0.21, 0.38, 0.55), gamma=0.1), arch=18,
+                       mad_weight=30., mar_weight=0.5, start=5, mine=(1, 4)),
+    'nyuv2': dict(script='segmentation/train_missing_mmanet.py (ESANet recipe)', epochs=300, lr=0.01, bs=8,
+                  opt=dict(mom=0.9, wd=1e-4), schedule=dict(onecycle=True, div=25., pct_start=0.1, div_final=1e4),
+                  arch=50, levels=True, mad_weight=4., mar_weight=0.2, start=10, mine=(5, 9), norm='selected')}
 MMANET_DEFAULTS = dict(mad_weight=1., mar_weight=0.5, start=0.25, mine=(0.1, 0.25), norm='batch')
 
 # %% ../../nbs/42_mmanet.ipynb #d05ea83d
@@ -55,7 +63,8 @@ def _paper_kwargs(paper, kwargs, method='MMANet'):
     pre = paper_preset(MMANET_PRESETS, paper, method)
     if pre:
         kwargs = paper_learner_kwargs(pre, kwargs)
-        kwargs.setdefault('encoder', 'resnet'); kwargs.setdefault('arch', pre['arch']); kwargs.setdefault('levels', pre.get('levels', False))
+        kwargs.setdefault('encoder', 'resnet'); kwargs.setdefault('arch', pre['arch'])
+        kwargs.setdefault('levels', pre.get('levels', False))
     return pre, kwargs
 
 # %% ../../nbs/42_mmanet.ipynb #45f80e3e
@@ -64,33 +73,6 @@ def teacher_learner(dls, seed:int=0, paper:bool|str=False, **kwargs):
     pre, kwargs = _paper_kwargs(paper, kwargs)
     return _with_preset(combination_learner(dls, probabilistic=False, modality_dropout=False, seed=seed, **kwargs), pre)
 
-# %% ../../nbs/42_mmanet.ipynb #8597e7ba
-def plain_distillation_learner(dls, teacher, seed:int=0, kd_weight:float=1., T:float=4., paper:bool|str=False, **kwargs):
-    "Baseline 2: modality dropout + soft-target distillation from the full-modality teacher."
-    pre, kwargs = _paper_kwargs(paper, kwargs)
-    cbs = [Teacher(teacher), SoftTargetKD(kd_weight, T)] + list(L(kwargs.pop('cbs', None)))
-    return _with_preset(combination_learner(dls, probabilistic=False, seed=seed, cbs=cbs, **kwargs), pre)
-
-# %% ../../nbs/42_mmanet.ipynb #ea3e3fa1
-def mmanet_learner(dls, teacher:nn.Module, # A trained full-modality teacher with `features(*xs)`
-                   valid_dl=None, # Validation DataLoader for mining the weak combinations (default: dls.valid; never the test split)
-                   mad_weight:float|None=None, mar_weight:float|None=None, # Default 1 / 0.5; scripts 30 / 0.5 (classification), 4 / 0.2 (segmentation)
-                   start=None, # MAD starts here: a fraction of training or a number of epochs (default 0.25; scripts 5 epochs, segmentation 10)
-                   mine=None, # MAR's mining range, fractions or epoch counts; its loss starts at the end (default (0.1, 0.25); scripts (1, 4))
-                   weighting:str='entropy', axis:str='row', measure:str='label_kl', k:int=1,
-                   mad:bool=True, mar:bool=True,
-                   norm:str|None=None, # MAR loss / batch size ('batch', default) or / weak samples ('selected', the segmentation code)
-                   paper:bool|str=False, # A released script's recipe: True/'casia-surf' or 'nyuv2' (MMANET_PRESETS); train with `fit_paper`
-                   seed:int=0, cbs=None, **kwargs):
-    "MMANet: deployment + regularisation network, with MAD from `teacher` and MAR on mined weak combinations."
-    pre, kwargs = _paper_kwargs(paper, kwargs)
-    d = pre or MMANET_DEFAULTS
-    mad_weight, mar_weight, start, mine = ifnone(mad_weight, d['mad_weight']), ifnone(mar_weight, d['mar_weight']), ifnone(start, d['start']), ifnone(mine, d['mine'])
-    cbs = list(L(cbs)) + list(L(kwargs.pop('cbs', None)))
-    if mad: cbs += [Teacher(teacher), MarginAwareDistillation(mad_weight, start, weighting, axis)]
-    if mar: cbs.append(ModalityAwareRegularization(valid_dl if valid_dl is not None else dls.valid, mar_weight, mine, measure, k=k, norm=ifnone(norm, d.get('norm', 'batch'))))
-    return _with_preset(combination_learner(dls, probabilistic=False, seed=seed, cbs=cbs, model_cls=MMANetNet, **kwargs), pre)
-
 # %% ../../nbs/42_mmanet.ipynb #93bc62d3
 def full_modality_teacher(dls, seed:int=0, epochs:int=10, lr:float=3e-3, **kwargs)->nn.Module:
     "MMANet's teacher, `teacher_learner` trained on complete data with `fit_one_cycle(epochs, lr)`: its model."
@@ -98,12 +80,45 @@ def full_modality_teacher(dls, seed:int=0, epochs:int=10, lr:float=3e-3, **kwarg
     with t.no_bar(), t.no_logging(): t.fit_one_cycle(epochs, lr)
     return t.model
 
+# %% ../../nbs/42_mmanet.ipynb #8597e7ba
+def plain_distillation_learner(dls, teacher, seed:int=0, kd_weight:float=1., T:float=4., paper:bool|str=False,
+                               **kwargs):
+    "Baseline 2: modality dropout + soft-target distillation from the full-modality teacher."
+    pre, kwargs = _paper_kwargs(paper, kwargs)
+    cbs = [Teacher(teacher), SoftTargetKD(kd_weight, T)] + list(L(kwargs.pop('cbs', None)))
+    return _with_preset(combination_learner(dls, probabilistic=False, seed=seed, cbs=cbs, **kwargs), pre)
+
+# %% ../../nbs/42_mmanet.ipynb #ea3e3fa1
+def mmanet_learner(dls, teacher:nn.Module, # A trained full-modality teacher with `features(*xs)`
+                   valid_dl=None, # Validation DataLoader for mining the weak combinations (default: dls.valid)
+                   mad_weight:float|None=None, mar_weight:float|None=None, # Default 1 / 0.5; scripts 30 / 0.5, 4 / 0.2
+                   start=None, # MAD starts here: a fraction of training or a number of epochs (default 0.25)
+                   mine=None, # MAR's mining range, fractions or epoch counts (default (0.1, 0.25))
+                   weighting:str='entropy', axis:str='row', measure:str='label_kl', k:int=1,
+                   mad:bool=True, mar:bool=True,
+                   norm:str|None=None, # MAR loss / batch size ('batch', default) or / weak samples ('selected')
+                   paper:bool|str=False, # A released script's recipe: True/'casia-surf' or 'nyuv2' (`fit_paper`)
+                   seed:int=0, cbs=None, **kwargs):
+    "MMANet: deployment + regularisation network, with MAD from `teacher` and MAR on mined weak combinations."
+    pre, kwargs = _paper_kwargs(paper, kwargs)
+    d = pre or MMANET_DEFAULTS
+    mad_weight, mar_weight = ifnone(mad_weight, d['mad_weight']), ifnone(mar_weight, d['mar_weight'])
+    start, mine = ifnone(start, d['start']), ifnone(mine, d['mine'])
+    cbs = list(L(cbs)) + list(L(kwargs.pop('cbs', None)))
+    if mad: cbs += [Teacher(teacher), MarginAwareDistillation(mad_weight, start, weighting, axis)]
+    if mar: cbs.append(ModalityAwareRegularization(valid_dl if valid_dl is not None else dls.valid, mar_weight, mine,
+                                                   measure, k=k, norm=ifnone(norm, d.get('norm', 'batch'))))
+    return _with_preset(combination_learner(dls, probabilistic=False, seed=seed, cbs=cbs, model_cls=MMANetNet,
+                                            **kwargs), pre)
+
 # %% ../../nbs/42_mmanet.ipynb #6c74ab1c
-register(Recipe('mmanet', mmanet_learner, 'MMANet', problem='missing', training='subsets', teacher=full_modality_teacher,
-                needs_valid=True, baselines=('common_subspace', 'late+dropout'), presets=MMANET_PRESETS,
-                paper='https://arxiv.org/abs/2304.08028', code='https://github.com/shicaiwei123/MMANet',
-                default=True, order=31, module='robustmm.mmanet',
-                summary='a full-modality teacher through margin-aware distillation, plus regularisation of weak combinations'))
+register(Recipe('mmanet', mmanet_learner, 'MMANet', problem='missing', training='subsets',
+                teacher=full_modality_teacher, needs_valid=True, baselines=('common_subspace', 'late+dropout'),
+                presets=MMANET_PRESETS, paper='https://arxiv.org/abs/2304.08028',
+                code='https://github.com/shicaiwei123/MMANet', default=True, order=31, module='robustmm.mmanet',
+                summary='a full-modality teacher through margin-aware distillation, '
+                        'plus regularisation of weak combinations'))
 register(Recipe('distill', plain_distillation_learner, 'plain distillation', problem='missing', training='subsets',
                 teacher=full_modality_teacher, baselines=('common_subspace',), order=32, module='robustmm.mmanet',
-                summary="MMANet's second baseline: modality dropout plus soft-target distillation from the same teacher"))
+                summary="MMANet's second baseline: modality dropout plus soft-target distillation "
+                        "from the same teacher"))
