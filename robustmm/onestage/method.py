@@ -26,7 +26,7 @@ from ..methods import Recipe, register
 
 # %% auto #0
 __all__ = ['ONESTAGE_PRESETS', 'OneStageNet', 'privileged_teacher', 'onestage_learner', 'RestorationCE', 'twostage_fit',
-           'AlignmentMonitor', 'plot_alignment', 'other_modalities_teacher']
+           'AlignmentMonitor', 'plot_alignment', 'other_modalities_teacher', 'teacherless_learner']
 
 # %% ../../nbs/31_onestage.ipynb #60018e43
 class OneStageNet(MultimodalNet):
@@ -231,7 +231,21 @@ def other_modalities_teacher(dls, seed:int=0, epochs:int=10, lr:float=3e-3, avai
     return privileged_teacher(dls, [m for m in range(dls.n_modalities) if m != available], epochs, lr, seed)
 
 # %% ../../nbs/31_onestage.ipynb #1ecc8031
+def teacherless_learner(dls, available:int=0, seed:int=0, **kwargs):
+    "One-stage's network trained without a teacher (no MMD, no KD): the baseline that isolates what the teacher adds."
+    others = [m for m in range(dls.n_modalities) if m != available]
+    stub = combination_learner(dls, probabilistic=False, modality_dropout=False, seed=seed, cbs=[FixedSubset(others)])
+    learn = onestage_learner(dls, SubsetTeacher(stub.model, others), available, mmd=0., kd=0., seed=seed, **kwargs)
+    # the untrained stub only sizes the network (one batch); without the Teacher callback, MMD and KD it is not run
+    learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, (Teacher, FeatureMMD, PredictionKD))])
+    return learn
+
+register(Recipe('onestage_noteacher', teacherless_learner, 'one-stage network without its teacher', privileged=True,
+                order=41, module='robustmm.onestage',
+                summary="one-stage's network trained on the available modality alone: no teacher, no distillation"))
 register(Recipe('onestage', onestage_learner, 'one-stage distillation', problem='privileged', privileged=True,
-                teacher=other_modalities_teacher, baselines=('available',), presets=ONESTAGE_PRESETS,
-                paper='https://arxiv.org/abs/2309.08204', default=True, order=40, module='robustmm.onestage',
-                summary='the privileged modalities restored from the available one and fused with it, in one training run'))
+                teacher=other_modalities_teacher, baselines=('onestage_noteacher', 'available'),
+                presets=ONESTAGE_PRESETS, paper='https://arxiv.org/abs/2309.08204', default=True, order=40,
+                module='robustmm.onestage',
+                summary='the privileged modalities restored from the available one and fused with it, in one training '
+                        'run'))
