@@ -8,6 +8,7 @@ Docs: https://robustmm.github.io/robustmm/cli.html.md"""
 from __future__ import annotations
 import argparse, importlib, io, os, sys, time
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
@@ -626,6 +627,27 @@ def _seed_loop(s:int, data, run:list, cfg:dict, state:dict, write):
             if nz is not None: state['noise'].append(nz)
         write(s)
 
+# %% ../nbs/70_cli.ipynb #d41c7a26
+def _bench_meta(data, o:dict)->dict:
+    "The run's settings and data, for results.json, the README and the report (`o`: `run_bench`'s locals)."
+    m = {k: o[k] for k in ('command', 'dataset', 'run', 'pairs', 'protocol', 'epochs', 'seeds', 'bs', 'lr', 'amp',
+                           'num_workers')}
+    return dict(m, methods=list(o['methods'] or default_methods()), split_seed=o['seed'], device=str(o['device']),
+                processes=world_size(), threads=torch.get_num_threads(), levels=list(o['levels']),
+                n_train=len(data.train), n_valid=len(data.valid), n_test=len(data.test), modalities=data.train.names,
+                kinds=data.train.kinds, shapes=data.train.shapes, task=data.train.task,
+                metric='miou' if data.train.task == 'segmentation' else 'accuracy')   # the test metric of the task
+
+def _write_all(out:Path, state:dict, pairs:list, meta:dict, s:int, plots:bool=False):
+    "Every file from what has finished: seed `s`'s tables, the tables over seeds, report, README, (plots)."
+    t, metric = _tables(state['rows'], state['subs'], state['noise'], pairs, meta), meta['metric']
+    try:
+        _write_seed(out, s, t, metric); _write_tables(out, t, meta, state['failures'])
+        if plots: _write_plots(out, t, metric)
+    except OSError as e:   # e.g. the disk filled: every file is whole, old or new
+        raise OSError(f"could not write the results into {out}: {e.strerror or e}; the files there are whole "
+                      "(those written before hold the results finished so far)") from None
+
 # %% ../nbs/70_cli.ipynb #5b7e2c90
 def run_bench(methods=None, # Registered method names (default: `default_methods()`)
               protocol:str='all', dataset:str='mfeat', epochs:int=10,
@@ -647,24 +669,10 @@ def run_bench(methods=None, # Registered method names (default: `default_methods
     try:
         data = name_files(bench_data(dataset, seed, image_size, audio_rate, audio_seconds))
         _check_bs(bs, len(data.train))
-        metric = 'miou' if data.train.task == 'segmentation' else 'accuracy'   # the test metric of the task
-        meta = dict(command=command, dataset=dataset, methods=list(methods or default_methods()), run=run,
-                    pairs=pairs, protocol=protocol, epochs=epochs, split_seed=seed, seeds=seeds, device=str(device),
-                    processes=world_size(), amp=amp, threads=torch.get_num_threads(), bs=bs, lr=lr, levels=list(levels),
-                    n_train=len(data.train), n_valid=len(data.valid), n_test=len(data.test),
-                    modalities=data.train.names, kinds=data.train.kinds, shapes=data.train.shapes, task=data.train.task,
-                    metric=metric, num_workers=num_workers)
+        meta = _bench_meta(data, locals())
         cfg = dict(meta, device=device, levels=levels, noise=noise, train_noise=train_noise, quiet=quiet)
         state = dict(rows=[], subs=[], noise=[], failures=[])
-        def write(s:int, plots:bool=False):
-            if not main: return
-            t = _tables(state['rows'], state['subs'], state['noise'], pairs, meta)
-            try:
-                _write_seed(out, s, t, metric); _write_tables(out, t, meta, state['failures'])
-                if plots: _write_plots(out, t, metric)
-            except OSError as e:   # e.g. the disk filled: every file is whole, old or new
-                raise OSError(f"could not write the results into {out}: {e.strerror or e}; the files there are whole "
-                              "(those written before hold the results finished so far)") from None
+        write = partial(_write_all, out, state, pairs, meta) if main else lambda s, plots=False: None
         for s in seeds:
             _seed_loop(s, data, run, cfg, state, write)
             write(s, plots=True)
@@ -713,8 +721,8 @@ def _parser():
     b = sub.add_parser('bench', help='which method helps on your data: methods, fair baselines, seeds, verdicts',
                        description=_wrap(_DESCRIPTION, 0), epilog=help_epilog(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    b.add_argument('--methods', default=','.join(default_methods()),
-                   help=f"comma-separated, from {', '.join(method_names())}")
+    b.add_argument('--methods', default=None, help=f"comma-separated, from {', '.join(method_names())} "
+                   f"(default: {','.join(default_methods())})")
     b.add_argument('--seeds', default=None, help="training seeds: a count (3: seeds 0, 1, 2) or a list (0,1,2); "
                    "default: one, --seed")
     b.add_argument('--no-baselines', dest='baselines', action='store_false',
@@ -733,18 +741,21 @@ def _parser():
                    help='mixed precision training (default: on for a CUDA device, off on the CPU)')
     b.add_argument('--out', default='bench_out', help='output folder (default bench_out)')
     b.add_argument('--overwrite', action='store_true', help='replace the results of an earlier run in --out')
-    b.add_argument('--quick', action='store_true', help='smoke run: 2 epochs, the first 2 methods, 3 noise levels')
+    b.add_argument('--quick', action='store_true',
+                   help='smoke run: 2 epochs, 3 noise levels, and (without --methods) the first 2 default methods')
     return p
 
 # %% ../nbs/70_cli.ipynb #71c3e0a9
 def _options(args)->tuple:
     "`(methods, levels)` from the parsed options (`--quick` shortens the run); the threads and device checked."
-    methods = [m.strip() for m in args.methods.split(',') if m.strip()]
+    named = args.methods is not None   # --quick keeps the methods a user names
+    methods = [m.strip() for m in args.methods.split(',') if m.strip()] if named else default_methods()
     if not methods: raise ValueError(f"--methods names no method; choose from {', '.join(method_names())}")
     levels = None   # the dataset's default levels
     if args.quick:
         lv = bench_noise(args.dataset)[1]   # first, middle and last level
-        methods, levels, args.epochs = methods[:2], (lv[0], lv[len(lv)//2], lv[-1]), min(args.epochs, 2)
+        levels, args.epochs = (lv[0], lv[len(lv)//2], lv[-1]), min(args.epochs, 2)
+        if not named: methods = methods[:2]
     torch.set_num_threads(cli_threads(args.threads))
     if args.device is not None and torch.device(args.device).type == 'cuda' and not torch.cuda.is_available():
         raise ValueError(f"device {args.device!r} requested but CUDA is not available")
