@@ -741,6 +741,7 @@ def _parser():
                    help='mixed precision training (default: on for a CUDA device, off on the CPU)')
     b.add_argument('--out', default='bench_out', help='output folder (default bench_out)')
     b.add_argument('--overwrite', action='store_true', help='replace the results of an earlier run in --out')
+    b.add_argument('--quiet', action='store_true', help='no training log: only the report (and errors)')
     b.add_argument('--quick', action='store_true',
                    help='smoke run: 2 epochs, 3 noise levels, and (without --methods) the first 2 default methods')
     return p
@@ -771,7 +772,7 @@ def main(argv=None):
     try:
         methods, levels = _options(args)
         res = run_bench(methods, args.protocol, args.dataset, args.epochs, args.seed, args.device, args.out, levels,
-                        bs=args.bs, amp=args.amp, num_workers=args.num_workers, seeds=args.seeds,
+                        bs=args.bs, quiet=args.quiet, amp=args.amp, num_workers=args.num_workers, seeds=args.seeds,
                         baselines=args.baselines,
                         overwrite=args.overwrite, image_size=args.image_size, audio_rate=args.audio_rate,
                         audio_seconds=args.audio_seconds, command=' '.join(['robustmm', *argv]))
