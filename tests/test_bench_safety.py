@@ -33,10 +33,21 @@ def _unwritable(tmp_path:Path)->Path:
 
 def _trained(r)->bool: return 'training' in r.stdout
 
-def test_unwritable_out_is_refused_before_training(tmp_path):
-    r = _bench(*QUICK, '--out', str(_unwritable(tmp_path)))
-    assert r.returncode == 2 and 'cannot hold the results' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]
-    assert not _trained(r), r.stdout[-2000:]
+def _main(capsys, *args)->tuple:
+    "`robustmm bench *args` in this process (no interpreter start): `(exit code, stdout, stderr)`."
+    import torch
+    from robustmm.cli import main
+    threads = torch.get_num_threads()
+    try: code = main(['bench', *args])
+    except SystemExit as e: code = e.code   # argparse's own errors
+    finally: torch.set_num_threads(threads)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+def test_unwritable_out_is_refused_before_training(tmp_path, capsys):
+    code, out, err = _main(capsys, *QUICK, '--out', str(_unwritable(tmp_path)))
+    assert code == 2 and 'cannot hold the results' in err and 'Traceback' not in err, err[-2000:]
+    assert 'training' not in out, out[-2000:]
 
 def test_a_full_disk_is_found_before_training(tmp_path):
     r = _bench(*QUICK, '--out', str(tmp_path/'o'), preexec_fn=_file_limit(1024))
@@ -71,6 +82,7 @@ def test_a_disk_filling_during_a_plot_leaves_every_file_whole(tmp_path, monkeypa
     _whole(tmp_path)
     assert pd.read_csv(tmp_path/'summary.csv', index_col=0).loc['late', 'seeds'] == 2   # the tables came first
 
+@pytest.mark.slow
 def test_two_runs_on_one_out_cannot_both_succeed(tmp_path):
     out = str(tmp_path/'o')
     ps = [subprocess.Popen(_cmd(*QUICK, '--out', out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -83,9 +95,9 @@ def test_two_runs_on_one_out_cannot_both_succeed(tmp_path):
     assert r.returncode == 2 and 'pass --overwrite' in r.stderr and not _trained(r), r.stderr[-2000:]
     assert _bench(*QUICK, '--out', out, '--overwrite').returncode == 0
 
-def test_a_method_named_twice_is_refused(tmp_path):
-    r = _bench(*QUICK, '--methods', 'late,concat,late', '--out', str(tmp_path/'o'))
-    assert r.returncode == 2 and 'named more than once: late' in r.stderr and not _trained(r), r.stderr[-2000:]
+def test_a_method_named_twice_is_refused(tmp_path, capsys):
+    code, out, err = _main(capsys, *QUICK, '--methods', 'late,concat,late', '--out', str(tmp_path/'o'))
+    assert code == 2 and 'named more than once: late' in err and 'training' not in out, err[-2000:]
 
 def test_the_batch_must_split_over_the_processes(tmp_path, monkeypatch):
     from robustmm import cli
@@ -96,10 +108,11 @@ def test_the_batch_must_split_over_the_processes(tmp_path, monkeypatch):
     assert not (tmp_path/'a'/'results.json').exists()
     with pytest.raises(ValueError, match=r'--bs 13 \(the training split has 13 rows, fewer than --bs 64\)'):
         cli._check_bs(64, 13)
-    r = _bench(*QUICK, '--bs', '32', '--out', str(tmp_path/'b'))
-    assert r.returncode == 0, r.stderr[-2000:]
+    monkeypatch.undo()   # one process again: the option reaches the run
+    cli.run_bench(['late'], 'missing', 'synthetic', epochs=1, out=tmp_path/'b', quiet=True, bs=32)
     assert json.loads((tmp_path/'b/results.json').read_text())['meta']['bs'] == 32
 
+@pytest.mark.slow
 def test_three_processes_and_bs_64_stop_before_training(tmp_path):
     r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '3', '-m',
                         'robustmm', 'bench', *QUICK[:-2], '--out', str(tmp_path/'o')], capture_output=True, text=True,
@@ -123,6 +136,7 @@ def _manifest(root:Path, corrupt:bool=True)->Path:
         p.write_bytes(bytes(b))
     return root/'manifest.csv'
 
+@pytest.mark.slow
 def test_a_file_that_cannot_be_decoded_is_named_and_the_run_goes_on(tmp_path):
     csv = _manifest(tmp_path)
     r = _bench('--dataset', str(csv), '--methods', 'late,concat', '--epochs', '1', '--protocol', 'missing',
@@ -135,6 +149,7 @@ def test_a_file_that_cannot_be_decoded_is_named_and_the_run_goes_on(tmp_path):
     assert set(res['failed']) == {'late', 'concat'} and 'cannot read' in res['failed']['late']
     assert (tmp_path/'o'/'summary.csv').exists() and (tmp_path/'o'/'README.md').exists()
 
+@pytest.mark.slow
 def test_a_file_that_cannot_be_decoded_stops_a_launch_without_hanging(tmp_path):
     csv = _manifest(tmp_path)
     r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', '-m',
@@ -144,20 +159,20 @@ def test_a_file_that_cannot_be_decoded_stops_a_launch_without_hanging(tmp_path):
     assert r.returncode != 0
     assert f'cannot read {tmp_path/"s5.wav"}' in r.stderr and 'str() failed' not in r.stderr, r.stderr[-3000:]
 
-def test_threads_and_input_sizes_are_options(tmp_path):
+def test_threads_and_input_sizes_are_options(tmp_path, capsys):
     csv = _manifest(tmp_path, corrupt=False)
-    r = _bench('--dataset', str(csv), '--methods', 'late', '--epochs', '1', '--protocol', 'missing', '--device', 'cpu',
-               '--threads', '2', '--image-size', '12,16', '--audio-rate', '4000', '--audio-seconds', '0.25',
-               '--out', str(tmp_path/'o'))
-    assert r.returncode == 0, r.stderr[-3000:]
+    code, _, err = _main(capsys, '--dataset', str(csv), '--methods', 'late', '--epochs', '1', '--protocol', 'missing',
+                         '--device', 'cpu', '--threads', '2', '--image-size', '12,16', '--audio-rate', '4000',
+                         '--audio-seconds', '0.25', '--quiet', '--out', str(tmp_path/'o'))
+    assert code == 0, err[-3000:]
     meta = json.loads((tmp_path/'o'/'results.json').read_text())['meta']
     assert meta['threads'] == 2 and meta['shapes']['picture'] == [3, 12, 16]
     assert meta['shapes']['sound'] == [1, 65, 16]   # 0.25 s at 4 kHz: 1000 samples, 32 ms windows (128) hopped by 64
     for args, msg in [(['--image-size', '32'], '--image-size sizes the files of a .csv manifest'),
                       (['--threads', '0'], 'threads must be a positive integer'),
                       (['--image-size', '0'], 'expected a side or H,W > 0')]:
-        r = _bench(*QUICK, *args, '--out', str(tmp_path/'x'))
-        assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr[-2000:])
+        code, _, err = _main(capsys, *QUICK, *args, '--out', str(tmp_path/'x'))
+        assert code == 2 and msg in err and 'Traceback' not in err, (args, err[-2000:])
 
 def test_the_default_threads(monkeypatch):
     from robustmm.cli import cli_threads, DEFAULT_THREADS
@@ -168,7 +183,7 @@ def test_the_default_threads(monkeypatch):
 
 EPOCH = re.compile(r'^\s+\d+\s+-?\d+\.\d+\s')   # an epoch row of the log: its number, then the training loss
 
-@pytest.mark.parametrize('merged', [False, True])
+@pytest.mark.parametrize('merged', [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_a_log_gets_one_line_per_epoch_and_method(tmp_path, merged):
     "`robustmm bench > log.txt` and `robustmm bench 2>&1 | cat`: no bar redraws, one line per epoch of each method."
     r = subprocess.run(_cmd('--dataset', 'synthetic', '--methods', 'late,concat', '--epochs', '3',

@@ -7,6 +7,18 @@ MAIN = 'import sys; from robustmm.cli import main; sys.exit(main())'
 def _bench(*args, cwd=None):
     return subprocess.run([sys.executable, '-c', MAIN, 'bench', *args], capture_output=True, text=True, cwd=cwd)
 
+def _main(capsys, *args)->tuple:
+    "`robustmm bench *args` in this process (no interpreter start): `(exit code, stdout, stderr)`."
+    import torch
+    from robustmm.cli import main
+    threads = torch.get_num_threads()
+    try: code = main(['bench', *args])
+    except SystemExit as e: code = e.code   # argparse's own errors
+    finally: torch.set_num_threads(threads)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+@pytest.mark.slow
 def test_quick_run_writes_tables_and_plots(tmp_path):
     r = _bench('--quick', '--out', str(tmp_path/'a'), '--device', 'cpu')
     assert r.returncode == 0, r.stderr[-3000:]
@@ -29,14 +41,14 @@ def test_quick_run_writes_tables_and_plots(tmp_path):
     p, p2 = (pd.read_csv(tmp_path/d/'per_seed.csv').drop(columns=['train_seconds', 'teacher_seconds']) for d in 'ab')
     pd.testing.assert_frame_equal(p, p2)
 
-def test_protocol_missing_only(tmp_path):
-    r = _bench('--quick', '--protocol', 'missing', '--dataset', 'synthetic', '--methods', 'late',
-               '--out', str(tmp_path))
-    assert r.returncode == 0, r.stderr[-3000:]
+def test_protocol_missing_only(tmp_path, capsys):
+    code, _, err = _main(capsys, '--quick', '--protocol', 'missing', '--dataset', 'synthetic', '--methods', 'late',
+                         '--out', str(tmp_path), '--quiet')
+    assert code == 0, err[-3000:]
     assert not (tmp_path/'noise.csv').exists() and (tmp_path/'subsets.csv').exists()
     assert 'noisy_accuracy_mean' not in pd.read_csv(tmp_path/'summary.csv').columns
 
-def test_bad_input_gives_a_message_not_a_traceback(tmp_path):
+def test_bad_input_gives_a_message_not_a_traceback(tmp_path, capsys):
     for args, msg in [(['--methods', 'nope'], "unknown methods ['nope']"),
                       (['--dataset', str(tmp_path/'missing')], 'unknown dataset'),
                       (['--epochs', '0'], 'epochs must be >= 1'),
@@ -44,11 +56,11 @@ def test_bad_input_gives_a_message_not_a_traceback(tmp_path):
                       (['--device', 'cpu', '--amp'], 'needs a CUDA device'),
                       (['--seeds', '0'], 'seeds must be one or more'), (['--seeds', '1,1'], 'a seed appears twice'),
                       (['--bs', '0'], 'bs must be a positive integer')]:
-        r = _bench(*args, '--out', str(tmp_path/'o'))
-        assert r.returncode == 2, (args, r.stderr[-2000:])
-        assert msg in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr[-2000:])
-    r = _bench('--protocol', 'sideways')
-    assert r.returncode == 2 and 'invalid choice' in r.stderr
+        code, _, err = _main(capsys, *args, '--out', str(tmp_path/'o'))
+        assert code == 2, (args, err[-2000:])
+        assert msg in err and 'Traceback' not in err, (args, err[-2000:])
+    code, _, err = _main(capsys, '--protocol', 'sideways')
+    assert code == 2 and 'invalid choice' in err
 
 def _fixture(kind, root):
     "A tiny dataset of each kind `--dataset` accepts, in its real layout."
@@ -74,6 +86,7 @@ def _fixture(kind, root):
     if kind == 'nyuv2': return 'nyuv2:' + str(D.write_nyuv2_fixture(root/'nyu', n=12))
     if kind == 'casia-surf': return 'casia-surf:' + str(D.write_casia_fixture(root/'casia'))
 
+@pytest.mark.slow
 @pytest.mark.parametrize('kind', ['npz', 'csv', 'cremad', 'av-folder', 'nyuv2', 'casia-surf'])
 def test_quick_run_on_every_dataset_kind(kind, tmp_path):
     r = _bench('--quick', '--dataset', _fixture(kind, tmp_path), '--out', str(tmp_path/'out'), '--device', 'cpu',
@@ -85,10 +98,11 @@ def test_quick_run_on_every_dataset_kind(kind, tmp_path):
     meta = json.loads((tmp_path/'out/results.json').read_text())['meta']
     assert meta['n_valid'] > 0 and meta['n_test'] > 0
 
-def test_reader_with_a_missing_folder_names_it(tmp_path):
-    r = _bench('--quick', '--dataset', f'cremad:{tmp_path}/nowhere', '--out', str(tmp_path/'o'))
-    assert r.returncode == 2 and 'nowhere' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]
+def test_reader_with_a_missing_folder_names_it(tmp_path, capsys):
+    code, _, err = _main(capsys, '--quick', '--dataset', f'cremad:{tmp_path}/nowhere', '--out', str(tmp_path/'o'))
+    assert code == 2 and 'nowhere' in err and 'Traceback' not in err, err[-2000:]
 
+@pytest.mark.slow
 def test_avdigits_runs_with_its_own_splits_and_noise_levels(tmp_path):
     r = _bench('--quick', '--dataset', 'avdigits', '--methods', 'late,udml', '--out', str(tmp_path), '--device', 'cpu')
     assert r.returncode == 0, r.stderr[-3000:]
@@ -101,6 +115,7 @@ def test_avdigits_runs_with_its_own_splits_and_noise_levels(tmp_path):
     # level 11 replaces the corrupted modality by noise: with both replaced, accuracy is near chance
     assert n[(n.corrupted == 'image+audio') & (n.level == 11)].accuracy.max() < 0.3
 
+@pytest.mark.slow
 def test_seeds_verdicts_and_report(tmp_path):
     r = _bench('--seeds', '2', '--methods', 'late,udml', '--dataset', 'synthetic', '--epochs', '1',
                '--protocol', 'noise', '--out', str(tmp_path), '--device', 'cpu')
@@ -116,8 +131,27 @@ def test_seeds_verdicts_and_report(tmp_path):
     readme = (tmp_path/'README.md').read_text()
     assert 'noisy_accuracy' in readme and 'late+noise' in readme and 'udml' in (tmp_path/'report.md').read_text()
 
-def test_help_explains_every_file_and_column():
+def test_help_explains_every_file_and_column(capsys):
     from robustmm.cli import COLUMNS, FILES
-    out = subprocess.run([sys.executable, '-m', 'robustmm', 'bench', '--help'], capture_output=True, text=True).stdout
+    code, out, _ = _main(capsys, '--help')
+    assert code == 0
     for k in [*COLUMNS, *FILES, '--seeds', '--threads', '--bs', '--overwrite', '--image-size', '--no-baselines']:
         assert k in out, k
+
+def test_quick_keeps_the_methods_a_user_names():
+    from robustmm.cli import _parser, _options, default_methods
+    import torch
+    threads = torch.get_num_threads()
+    try:
+        named = _parser().parse_args(['bench', '--quick', '--methods', 'late,late+dropout,udml,dmrnet'])
+        test = _options(named)
+        assert test[0] == ['late', 'late+dropout', 'udml', 'dmrnet'] and named.epochs == 2
+        assert _options(_parser().parse_args(['bench', '--quick']))[0] == default_methods()[:2]
+        assert _options(_parser().parse_args(['bench']))[0] == default_methods()
+    finally: torch.set_num_threads(threads)
+
+def test_quiet_prints_the_report_alone(tmp_path, capsys):
+    code, out, err = _main(capsys, '--dataset', 'synthetic', '--methods', 'late', '--epochs', '1', '--protocol',
+                           'missing', '--quiet', '--out', str(tmp_path))
+    assert code == 0, err[-2000:]
+    assert out.lstrip().startswith('robustmm bench on synthetic') and 'train_loss' not in out and ': training' not in out
