@@ -1,4 +1,4 @@
-"""`robustmm bench`: train and evaluate methods on a dataset under the missing-modality and noisy-modality protocols, from the command line.
+"""`robustmm bench`: which method helps on your data, against fair baselines, over seeds, with intervals and verdicts.
 
 Docs: https://robustmm.github.io/robustmm/cli.html.md"""
 
@@ -6,29 +6,32 @@ Docs: https://robustmm.github.io/robustmm/cli.html.md"""
 
 # %% ../nbs/70_cli.ipynb #18526541
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, importlib, io, os, sys, time
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
-import pandas as pd, torch
-import matplotlib
+import numpy as np, pandas as pd, torch
 import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.torch_core import default_device
-import fastai.callback.fp16  # Learner.to_fp16
 from .noise import GaussianNoise, check_levels
-from .data import load_mfeat, MultimodalDataLoaders, DataSplits, MultimodalDataset
-from .datasets import load_npz, load_manifest, load_cremad, load_av_folder, load_nyuv2, load_casia_surf, carve_valid
+from .core import all_subsets, subset_name
+from .data import load_mfeat, MultimodalDataLoaders, DataSplits, FileDataset
+from .datasets import (load_npz, load_manifest, load_cremad, load_av_folder, load_nyuv2, load_casia_surf,
+                               carve_valid)
 from .synthetic import synth_multimodal
-from .distributed import init_distributed, distributed_device, is_main_process, world_size
+from .distributed import init_distributed, distributed_device, is_main_process, world_size, rank, broadcast_list
 from .avdigits import load_avdigits, avdigits_noise, AVDIGITS_LEVELS
 from .evaluate import evaluate_subsets, evaluate_noise
-from .plots import plot_subsets, plot_noise
-from .stats import relative_robustness
+from .stats import relative_robustness, compare
 from .methods import recipes, get_recipe, method_names
-import importlib
 from .results import atomic_write, save_json
 
 # %% auto #0
-__all__ = ['READERS', 'default_methods', 'check_methods', 'bench_noise', 'bench_data', 'run_bench', 'main']
+__all__ = ['READERS', 'BENCH_FILES', 'DEFAULT_THREADS', 'COLUMNS', 'FILES', 'default_methods', 'check_methods', 'fair_baselines',
+           'bench_plan', 'parse_seeds', 'bench_noise', 'bench_data', 'describe_error', 'NamedReads', 'name_files',
+           'prepare_out', 'cli_threads', 'deployed', 'evaluate_method', 'summary_table', 'verdict_table',
+           'subset_verdicts', 'report_table', 'report_text', 'readme_text', 'help_epilog', 'subsets_wide',
+           'noise_table', 'LaunchFailure', 'run_bench', 'main']
 
 # %% ../nbs/70_cli.ipynb #9c381e55
 def default_methods()->list:
@@ -41,7 +44,42 @@ def check_methods(methods)->list:
     if not methods: raise ValueError(f"no methods given; choose from {', '.join(method_names())}")
     bad = [m for m in methods if m not in method_names()]
     if bad: raise ValueError(f"unknown methods {bad}; available: {method_names()}")
+    twice = sorted({m for m in methods if methods.count(m) > 1})
+    if twice: raise ValueError(f"methods named more than once: {', '.join(twice)}; name each method once")
     return methods
+
+# %% ../nbs/70_cli.ipynb #692e7dbb
+_IMPLIED = {'noise': 'late+noise', 'subsets': 'late+dropout'}   # training -> late fusion trained alike
+
+def fair_baselines(recipe)->list:
+    "The registered methods `recipe` is judged against: its own `baselines`, then the one its training implies."
+    b = list(recipe.baselines)
+    if recipe.problem != 'baseline':   # a baseline is the yardstick, not judged itself
+        implied = 'available' if recipe.privileged else _IMPLIED.get(recipe.training)
+        if implied and implied != recipe.name and implied not in b: b.append(implied)
+    return b
+
+# %% ../nbs/70_cli.ipynb #c1480e40
+def bench_plan(methods, baselines:bool=True)->tuple[list, list]:
+    "`(methods to train, [(method, baseline), ...])`: the fair baselines of `methods` are added after them."
+    methods = check_methods(methods)
+    pairs = [(m, b) for m in methods for b in fair_baselines(get_recipe(m))]
+    run = methods + list(dict.fromkeys(b for _, b in pairs if b not in methods)) if baselines else methods
+    return run, [(m, b) for m, b in pairs if b in run]
+
+# %% ../nbs/70_cli.ipynb #13ba34b4
+def parse_seeds(seeds)->list:
+    "Training seeds: a count (`3` or `'3'`: seeds 0, 1, 2) or a list (`'0,1,2'`, `[0, 5]`), distinct and >= 0."
+    if isinstance(seeds, str):
+        try: vals = [int(s) for s in seeds.split(',') if s.strip()]
+        except ValueError: raise ValueError(f"seeds must be a count (3) or a list (0,1,2), got {seeds!r}") from None
+        seeds = list(range(vals[0])) if len(vals) == 1 and ',' not in seeds else vals
+    elif isinstance(seeds, int) and not isinstance(seeds, bool): seeds = list(range(seeds))
+    seeds = list(seeds)
+    if not seeds or any(not isinstance(s, (int, np.integer)) or isinstance(s, bool) or s < 0 for s in seeds):
+        raise ValueError(f"seeds must be one or more integers >= 0, got {seeds!r}")
+    if len(set(seeds)) != len(seeds): raise ValueError(f"a seed appears twice in {seeds}")
+    return [int(s) for s in seeds]
 
 # %% ../nbs/70_cli.ipynb #82feec1e
 READERS = {'cremad': load_cremad, 'av-folder': load_av_folder, 'nyuv2': load_nyuv2, 'casia-surf': load_casia_surf}
@@ -55,14 +93,23 @@ def _with_valid(d:DataSplits, seed:int, valid_pct:float=0.1)->DataSplits:
 
 # %% ../nbs/70_cli.ipynb #2a6e3206
 def bench_noise(dataset:str)->tuple:
-    "`(noise protocol, default test levels, training kwargs)` for `--dataset`: UDML's code levels per modality on AV-digits, Gaussian in data units elsewhere."
-    if dataset == 'avdigits': return avdigits_noise(), (0., 2., 4., 6., 8., 11.), dict(noise=avdigits_noise(), levels=AVDIGITS_LEVELS)
+    "`(noise protocol, default test levels, training kwargs)`: UDML's code levels on AV-digits, Gaussian elsewhere."
+    if dataset == 'avdigits':
+        return avdigits_noise(), (0., 2., 4., 6., 8., 11.), dict(noise=avdigits_noise(), levels=AVDIGITS_LEVELS)
     return GaussianNoise(), (0., 0.5, 1., 2., 4., 8.), {}
 
 # %% ../nbs/70_cli.ipynb #e4ce2b3c
-def bench_data(dataset:str, seed:int=0)->DataSplits:
-    """Train / valid / test splits for `--dataset`: 'mfeat', 'avdigits', 'synthetic', a folder with the mfeat files, a `.npz`
-    of arrays, a `.csv` manifest of files, or `READER:PATH` with READER in cremad, av-folder, nyuv2, casia-surf."""
+def bench_data(dataset:str, seed:int=0,
+               image_size=None, # Manifests: (H, W) or one side for the images (default: the images' own)
+               audio_rate:int|None=None, # Manifests: the clips' sample rate in Hz (default: their own)
+               audio_seconds:float|None=None, # Manifests: seconds per clip (default: the 95th percentile of durations)
+              )->DataSplits:
+    "Train / valid / test splits for `--dataset`, split by `seed` unless the data has its own split."
+    sizing = {k: v for k, v in dict(image_size=image_size, audio_rate=audio_rate, audio_seconds=audio_seconds).items()
+              if v is not None}
+    if sizing and Path(dataset).suffix != '.csv':
+        raise ValueError(f"--{next(iter(sizing)).replace('_', '-')} sizes the files of a .csv manifest; "
+                         f"--dataset {dataset} is not one")
     if dataset == 'mfeat': return load_mfeat(valid_pct=0.1, seed=seed)
     if dataset == 'avdigits': return load_avdigits()   # its own splits: speaker-held-out test, fixed validation
     if dataset == 'synthetic':
@@ -74,94 +121,565 @@ def bench_data(dataset:str, seed:int=0)->DataSplits:
         return _with_valid(READERS[name](rest, seed=seed), seed)
     p = Path(dataset)
     if p.suffix == '.npz': return load_npz(p, seed=seed)
-    if p.suffix == '.csv': return load_manifest(p, seed=seed)
+    if p.suffix == '.csv': return load_manifest(p, seed=seed, **sizing)
     if p.is_dir(): return load_mfeat(path=p, valid_pct=0.1, seed=seed)
-    raise ValueError(f"unknown dataset {dataset!r}: use 'mfeat', 'avdigits', 'synthetic', an mfeat folder, a .npz file, a .csv manifest, "
-                     f"or one of {', '.join(k + ':PATH' for k in READERS)}")
+    raise ValueError(f"unknown dataset {dataset!r}: use 'mfeat', 'avdigits', 'synthetic', an mfeat folder, a .npz "
+                     f"file, a .csv manifest, or one of {', '.join(k + ':PATH' for k in READERS)}")
 
-# %% ../nbs/70_cli.ipynb #d257f90c
-def _tables(summary, subsets, noise, metric)->dict:
-    "The result tables from what has finished so far."
-    res = {'summary': pd.DataFrame(summary, columns=None if summary else ['method']).set_index('method')}
-    if subsets: res['subsets'] = pd.concat({k: v[metric] for k, v in subsets.items()}, axis=1)
-    if noise: res['noise'] = pd.concat([v.assign(method=k) for k, v in noise.items()])
-    return res
+# %% ../nbs/70_cli.ipynb #8b2fafb7
+def describe_error(e:BaseException, with_type:bool=True)->str:
+    "One printable line for any exception; an error re-raised from a DataLoader worker is told by its original."
+    try: msg = str(e)
+    except Exception: msg = ' '.join(map(str, getattr(e, 'args', ())))   # e.g. a decoder error rebuilt from its text
+    if 'Original Traceback' in msg:   # torch's worker wrapper: the original's last line says what failed
+        return [line for line in msg.strip().splitlines() if line.strip()][-1].strip()
+    msg = ' '.join(msg.split())
+    if not with_type: return msg or type(e).__name__
+    return f'{type(e).__name__}: {msg}' if msg else type(e).__name__
 
-# %% ../nbs/70_cli.ipynb #fee90b54
-def _write(out:Path, res:dict, failed:dict, meta:dict):
-    "Write every table so far, each atomically (called after each method: a later failure, or a full disk, loses nothing already done)."
-    atomic_write(out/'summary.csv', res['summary'].to_csv())
-    if 'subsets' in res: atomic_write(out/'subsets.csv', res['subsets'].to_csv())
-    if 'noise' in res: atomic_write(out/'noise.csv', res['noise'].to_csv(index=False))
-    info = {'meta': meta, 'summary': res['summary'].reset_index().to_dict('records'), 'failed': failed}
+# %% ../nbs/70_cli.ipynb #eb13234c
+class NamedReads:
+    "A file reader whose every error names the file and can be raised again in another process (a `ValueError`)."
+    def __init__(self, reader, name:str): self.reader, self.name = reader, name
+    def __call__(self, record):
+        try: return self.reader(record)
+        except Exception as e:
+            path = record.get(getattr(self.reader, 'key', self.name), record) if isinstance(record, dict) else record
+            msg = describe_error(e)
+            if isinstance(e, (OSError, ValueError)) and str(path) in msg: raise   # it names the file already
+            raise ValueError(f"cannot read {path}: {msg}") from None
+
+def name_files(data:DataSplits)->DataSplits:
+    "Wrap the readers of file-backed splits in `NamedReads`."
+    for ds in (data.train, data.valid, data.test):
+        if isinstance(ds, FileDataset):
+            ds.readers = {n: r if isinstance(r, NamedReads) else NamedReads(r, n) for n, r in ds.readers.items()}
+    return data
+
+# %% ../nbs/70_cli.ipynb #051b30f7
+BENCH_FILES = ('summary.csv', 'per_seed.csv', 'subsets.csv', 'subsets_std.csv', 'noise.csv', 'verdicts.csv',
+               'subset_verdicts.csv', 'report.md', 'README.md', 'subsets.png', 'noise.png', 'results.json')
+_SEED_FILES = ('summary.csv', 'subsets.csv', 'noise.csv')
+_LOCK = '.bench.lock'
+
+def _probe(out:Path, size:int=4096):
+    "Write, sync and remove `size` bytes in `out`: an unwritable or full folder fails here, not after training."
+    p = out/f'.probe-{os.getpid()}'
+    try:
+        with open(p, 'wb') as f: f.write(bytes(size)); f.flush(); os.fsync(f.fileno())
+    finally:
+        try: p.unlink(missing_ok=True)
+        except OSError: pass
+
+# %% ../nbs/70_cli.ipynb #56358173
+def _lock(f)->bool:
+    "An exclusive, non-blocking lock on the open file `f` (released when the process ends, however it ends)."
+    try: import fcntl
+    except ImportError: return True   # no advisory locks here: the results.json check still refuses a finished run
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB); return True
+    except OSError: return False
+
+def _clear(out:Path):
+    "Remove what a previous run wrote: only the file names `robustmm bench` writes."
+    for f in BENCH_FILES: (out/f).unlink(missing_ok=True)
+    for d in out.glob('seed*'):
+        if not d.is_dir(): continue
+        for f in _SEED_FILES: (d/f).unlink(missing_ok=True)
+        if not any(d.iterdir()): d.rmdir()
+
+# %% ../nbs/70_cli.ipynb #977a2c0b
+def prepare_out(out, overwrite:bool=False):
+    "Create `out`, check that it takes a file, and lock it for this run; returns the open lock file."
+    out = Path(out)
+    try: out.mkdir(parents=True, exist_ok=True); _probe(out)
+    except OSError as e: raise OSError(f"--out {out} cannot hold the results: {e.strerror or e}") from None
+    lock = open(out/_LOCK, 'a')
+    if not _lock(lock):
+        lock.close()
+        raise RuntimeError(f"another robustmm bench is writing to {out}; wait for it or choose another --out")
+    if (out/'results.json').exists() and not overwrite:
+        lock.close()
+        raise FileExistsError(f"{out} holds the results of an earlier run (results.json): choose another --out, "
+                              "or pass --overwrite to replace them")
+    if overwrite: _clear(out)
+    return lock
+
+# %% ../nbs/70_cli.ipynb #05c83552
+def _prepare_everywhere(out, overwrite:bool):
+    "`prepare_out` in the main process; under a launch every process stops together when it fails."
+    err, lock = None, None
+    if is_main_process():
+        try: lock = prepare_out(out, overwrite)
+        except (OSError, RuntimeError) as e: err = e
+    if not broadcast_list([int(err is None)])[0]:
+        raise err or RuntimeError(f"the main process could not prepare --out {out}")
+    return lock
+
+# %% ../nbs/70_cli.ipynb #374aae69
+DEFAULT_THREADS = 1   # measured: see the notes of `robustmm bench` (issue 22)
+
+def cli_threads(threads:int|None=None)->int:
+    "The intra-op threads for a run: `threads`, else `OMP_NUM_THREADS` when set, else `DEFAULT_THREADS`."
+    if threads is None:
+        env = os.environ.get('OMP_NUM_THREADS', '').strip()
+        threads = int(env) if env.isdigit() and int(env) > 0 else DEFAULT_THREADS
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    return threads
+
+# %% ../nbs/70_cli.ipynb #00ddf791
+def deployed(recipe, n_modalities:int, available:int=0)->list:
+    "The modality subsets a method can receive: every non-empty one, or its available modality alone (privileged)."
+    return [(available,)] if recipe.privileged else all_subsets(n_modalities)
+
+def _noise_sets(can:list)->list:
+    "Each modality it receives corrupted alone, then all of them together."
+    mods = sorted({m for s in can for m in s})
+    return [(m,) for m in mods] + ([tuple(mods)] if len(mods) > 1 else [])
+
+# %% ../nbs/70_cli.ipynb #381d7ba6
+def evaluate_method(learn, recipe, test_dl, metric:str='accuracy', protocol:str='all', noise=None,
+                    levels=(0., 1., 2.), seed:int=0)->tuple[dict, pd.Series|None, pd.DataFrame|None]:
+    "`(row, per-subset metric, noise table)` of a trained method, on what it can receive."
+    names = learn.dls.train_ds.names
+    can, row, subs, nz = deployed(recipe, len(names)), {f'clean_{metric}': learn.validate(dl=test_dl)[1]}, None, None
+    if protocol in ('missing', 'all'):
+        s = evaluate_subsets(learn, test_dl, metrics=[metric], subsets=can)[metric].drop(['mean', 'worst'])
+        subs = s.reindex([subset_name(x, names) for x in all_subsets(len(names))])   # NaN: not applicable
+        row.update({f'missing_{metric}': s.mean(), f'worst_subset_{metric}': s.min(), 'worst_subset': s.idxmin()})
+    if protocol in ('noise', 'all'):
+        sets = _noise_sets(can)
+        nz = evaluate_noise(learn, test_dl, noise=noise or GaussianNoise(), levels=levels, corrupt=sets,
+                            metrics=[metric], mask=can[0] if recipe.privileged else None, seed=seed)
+        rr = relative_robustness(nz, metric)   # per corrupted set: the metric averaged over the level range
+        n_each = sum(len(s) == 1 for s in sets)
+        row.update({f'noisy_{metric}': rr.iloc[:n_each].mean(), f'all_noisy_{metric}': rr.iloc[-1]})
+    return row, subs, nz
+
+# %% ../nbs/70_cli.ipynb #516ea946
+def _mean_std(df:pd.DataFrame, keys, cols:list)->pd.DataFrame:
+    "The mean and std (over seeds) of `cols` per `keys`, after `seeds`: how many seeds each row averages."
+    g = df.groupby(keys, sort=False)
+    out = pd.concat([g[cols].mean().add_suffix('_mean'), g[cols].std(ddof=1).add_suffix('_std')], axis=1)
+    out = out[[c + s for c in cols for s in ('_mean', '_std')]]
+    out.insert(0, 'seeds', g.size())
+    return out
+
+# %% ../nbs/70_cli.ipynb #a62f33dd
+def summary_table(per_seed:pd.DataFrame, subsets:pd.DataFrame|None, metric:str, pairs:list)->pd.DataFrame:
+    "One row per method: what it is, what it is judged against, and its numbers' mean and std over seeds."
+    cols = [c for c in per_seed.columns if c not in ('method', 'seed', 'worst_subset')]
+    s = _mean_std(per_seed, 'method', cols)
+    if subsets is not None:   # the worst subset of the seed-mean table (one seed's worst may differ)
+        m = subsets.groupby(['method', 'subset'], sort=False)[metric].mean().unstack('subset')
+        s[f'worst_subset_{metric}_mean'] = m.min(axis=1).reindex(s.index)
+        s.insert(s.columns.get_loc(f'worst_subset_{metric}_std'), 'worst_subset', m.idxmin(axis=1).reindex(s.index))
+        s = s.drop(columns=f'worst_subset_{metric}_std')
+    rs = [get_recipe(n) for n in s.index]
+    info = pd.DataFrame({'title': [r.title for r in rs], 'problem': [r.problem for r in rs],
+                         'judged_against': [' '.join(b for a, b in pairs if a == n) for n in s.index]}, index=s.index)
+    return pd.concat([info, s], axis=1)
+
+# %% ../nbs/70_cli.ipynb #ca806175
+_PROBLEM_TEXT = {'clean': 'clean test data, every modality the method receives',
+                'missing': 'the mean over the modality subsets both methods can receive',
+                'noisy': 'one modality corrupted at a time, the metric averaged over the noise levels'}
+
+def _paired(t:pd.DataFrame, a:str, b:str)->tuple:
+    "Two columns of a seed-indexed table, on the seeds where both have a value."
+    if a not in t or b not in t: return np.array([]), np.array([])
+    j = t[[a, b]].dropna()
+    return j[a].values, j[b].values
+
+# %% ../nbs/70_cli.ipynb #ba19b316
+def _problem_values(m:str, b:str, per_seed:pd.DataFrame, subsets, metric:str, n_modalities:int)->dict:
+    "{problem: (values of m, values of b)}, one per seed both finished, each measured where both can be compared."
+    t, rm, rb = per_seed.pivot(index='seed', columns='method'), get_recipe(m), get_recipe(b)
+    out = {'clean': _paired(t[f'clean_{metric}'], m, b)}
+    if subsets is not None and not (rm.privileged and rb.privileged):   # both on one modality: missing is clean
+        s = subsets.pivot(index=['seed', 'subset'], columns='method', values=metric)
+        both = s[[m, b]].dropna() if m in s and b in s else s.iloc[:0, :0]
+        g = both.groupby(level='seed').mean()
+        out['missing'] = (g[m].values, g[b].values) if len(g) else (np.array([]), np.array([]))
+    same = deployed(rm, n_modalities) == deployed(rb, n_modalities)
+    if f'noisy_{metric}' in per_seed and same: out['noisy'] = _paired(t[f'noisy_{metric}'], m, b)
+    return out
+
+# %% ../nbs/70_cli.ipynb #33088604
+def verdict_table(pairs:list, per_seed:pd.DataFrame, subsets, metric:str, n_modalities:int)->pd.DataFrame:
+    "Each method against each baseline, per problem: both means, the paired difference, its interval, the verdict."
+    rows = []
+    for m, b in pairs if len(per_seed) else []:
+        for problem, (x, y) in _problem_values(m, b, per_seed, subsets, metric, n_modalities).items():
+            if not len(x): continue   # nothing both finished
+            c = compare(x, y)
+            rows.append(dict(method=m, problem=problem, baseline=b, metric=metric, method_mean=x.mean(),
+                             baseline_mean=y.mean(), diff=c['diff'], lo=c['lo'], hi=c['hi'], seeds=c['n'],
+                             verdict=c['verdict']))
+    cols = ['method', 'problem', 'baseline', 'metric', 'method_mean', 'baseline_mean', 'diff', 'lo', 'hi', 'seeds',
+            'verdict']
+    return pd.DataFrame(rows, columns=cols)
+
+# %% ../nbs/70_cli.ipynb #be369282
+def subset_verdicts(pairs:list, subsets:pd.DataFrame, metric:str)->pd.DataFrame:
+    "The missing-modality comparison subset by subset, on the subsets both methods can receive."
+    s, rows = subsets.pivot(index=['subset', 'seed'], columns='method', values=metric), []
+    for m, b in pairs:
+        if m not in s or b not in s: continue
+        for sub, g in s[[m, b]].dropna().groupby(level='subset', sort=False):
+            c = compare(g[m].values, g[b].values)
+            rows.append(dict(method=m, baseline=b, subset=sub, diff=c['diff'], lo=c['lo'], hi=c['hi'], seeds=c['n'],
+                             verdict=c['verdict']))
+    return pd.DataFrame(rows, columns=['method', 'baseline', 'subset', 'diff', 'lo', 'hi', 'seeds', 'verdict'])
+
+# %% ../nbs/70_cli.ipynb #0a6a1b5e
+def _pm(mean, std, digits:int=3)->str:
+    "`mean ± std`; the mean alone for one seed; 'n/a' when there is no number."
+    if not np.isfinite(mean): return 'n/a'
+    return f'{mean:.{digits}f}' + (f' ± {std:.{digits}f}' if np.isfinite(std) else '')
+
+def _points(r:dict)->str:
+    "A paired difference in points (x100) with its 95% interval, or without one (one seed)."
+    d = f"{100*r['diff']:+.1f} points"
+    return d + (f" [{100*r['lo']:+.1f}, {100*r['hi']:+.1f}]" if np.isfinite(r['lo']) else ' (one seed)')
+
+# %% ../nbs/70_cli.ipynb #3d6f0c21
+def report_table(summary:pd.DataFrame, metric:str)->str:
+    "The methods' numbers as text: mean ± std over seeds."
+    cols = {f'clean_{metric}': 'clean', f'missing_{metric}': 'missing', f'noisy_{metric}': 'noisy (one)',
+            f'all_noisy_{metric}': 'noisy (all)', 'train_seconds': 'train s', 'teacher_seconds': 'teacher s'}
+    t = pd.DataFrame(index=summary.index)
+    for c, name in cols.items():
+        if f'{c}_mean' in summary:
+            digits = 1 if c.endswith('seconds') else 3
+            t[name] = [_pm(m, s, digits) for m, s in zip(summary[f'{c}_mean'], summary[f'{c}_std'])]
+    t.insert(0, 'seeds', summary['seeds'])
+    return t.rename_axis(None).to_string()
+
+# %% ../nbs/70_cli.ipynb #8c47a2e9
+_KINDS = {'missing': ('missing', 'Missing modalities'), 'noisy': ('noisy', 'Noisy modalities'),
+          'privileged': ('clean', 'Privileged modalities, seen only in training')}
+
+def _elsewhere(m:str, b:str, problem:str, verdicts:pd.DataFrame, summary:pd.DataFrame)->list:
+    "What else `m` does against `b`: the other problems' differences, and both training times (teachers included)."
+    v = verdicts[(verdicts.method == m) & (verdicts.baseline == b) & (verdicts.problem != problem)]
+    other = '; '.join(f"{r['problem']} {_points(r)} {r['verdict']}" for r in v.to_dict('records'))
+    t = lambda n: summary.loc[n, 'train_seconds_mean'] + summary.loc[n, 'teacher_seconds_mean']
+    cost = f'      cost: trains in {t(m):.1f} s against {t(b):.1f} s'
+    return ([f'      elsewhere: {other}'] if other else []) + [cost]
+
+# %% ../nbs/70_cli.ipynb #4b1e6d0f
+def _conclusion(judged:list, problem:str, verdicts:pd.DataFrame)->str:
+    "Which methods beat every baseline they are judged against on `problem`; if none, the baselines none beats."
+    v = verdicts[verdicts.method.isin(judged) & (verdicts.problem == problem)]
+    if (v.verdict == 'needs seeds').all():
+        return '  => one training seed gives no verdict: run again with --seeds 3 (or more)'
+    wins = [m for m, g in v.groupby('method', sort=False) if (g.verdict == 'better').all()]
+    if wins:
+        return f"  => on this data {', '.join(wins)} beat{'s' * (len(wins) == 1)} every baseline it is judged against"
+    unbeaten = [b for b, g in v.groupby('baseline', sort=False) if not (g.verdict == 'better').any()]
+    return ('  => on this data no method beats every baseline it is judged against'
+            + (f"; nothing here does better than {', '.join(unbeaten)}" if unbeaten else ''))
+
+def _section(judged:list, problem:str, verdicts:pd.DataFrame, summary:pd.DataFrame)->list:
+    "Each judged method against its baselines on `problem`, what else it does and costs, and the conclusion."
+    lines = []
+    for m in judged:
+        v = verdicts[(verdicts.method == m) & (verdicts.problem == problem)]
+        if v.empty: lines.append(f'  {m}: no baseline finished to compare with'); continue
+        for r in v.to_dict('records'):
+            b = r['baseline']
+            lines += [f"  {m} against {b}: {_points(r)}: {r['verdict']}", *_elsewhere(m, b, problem, verdicts, summary)]
+    seen = verdicts[verdicts.method.isin(judged) & (verdicts.problem == problem)]
+    if not len(seen): return lines
+    legend = ', '.join(f'{b} = {get_recipe(b).title}' for b in dict.fromkeys(seen.baseline))
+    return lines + [_conclusion(judged, problem, verdicts), f'  (baselines: {legend})']
+
+# %% ../nbs/70_cli.ipynb #9e0f3a58
+def report_text(summary:pd.DataFrame, verdicts:pd.DataFrame, meta:dict)->str:
+    "The one-screen report: the table, then per problem which methods beat their baselines, by how much, at what cost."
+    seeds, metric = meta['seeds'], meta['metric']
+    split = 'its own split' if meta['dataset'] in ('avdigits',) else f"split seed {meta['split_seed']}"
+    if len(seeds) > 1:
+        n = f"{len(seeds)} training seeds ({', '.join(map(str, seeds))}); test {metric}, mean ± std over seeds"
+    else: n = f"1 training seed ({seeds[0]}); test {metric} (one seed: no spread, no verdicts; --seeds 3 gives both)"
+    lines = [f"robustmm bench on {meta['dataset']} ({split}): {n}"]
+    if len(verdicts): lines.append('differences: paired over seeds, in points (x100), with 95% intervals')
+    lines += ['', report_table(summary, metric)]
+    for kind, (problem, title) in _KINDS.items():
+        judged = [m for m in summary.index if get_recipe(m).problem == kind]
+        if judged: lines += ['', f'{title} ({_PROBLEM_TEXT[problem]}):', *_section(judged, problem, verdicts, summary)]
+    return '\n'.join(lines)
+
+# %% ../nbs/70_cli.ipynb #7f3c9a12
+COLUMNS = {
+    'seeds': 'how many training seeds the row averages (mean and std over them: _mean, _std)',
+    'clean_accuracy': 'test accuracy (mIoU for segmentation: clean_miou ...) with every modality the method '
+                      'receives present and clean',
+    'missing_accuracy': 'the mean test accuracy over the modality subsets the method can receive (every non-empty '
+                        'subset; a privileged method: its available modality alone; the others are n/a)',
+    'worst_subset_accuracy': 'the lowest of them, on the subset named in worst_subset',
+    'noisy_accuracy': 'test accuracy averaged over the noise levels (area under the accuracy-level curve over the '
+                      'level range) and over the modalities, one modality corrupted at a time',
+    'all_noisy_accuracy': 'the same with every modality it receives corrupted at once',
+    'train_seconds': "the method's training time, its teacher excluded",
+    'teacher_seconds': 'the training time of its teacher (0 without one)',
+    'judged_against': 'the baselines its verdicts compare it with (verdicts.csv)'}
+
+# %% ../nbs/70_cli.ipynb #2d8b7e64
+FILES = {
+    'report.md': 'the report printed at the end of the run, with the plots',
+    'summary.csv': 'one row per method: mean and std over the training seeds of each column below',
+    'per_seed.csv': 'one row per method and training seed',
+    'seedN/': 'the tables of seed N, written as each method finishes',
+    'subsets.csv': 'the metric per modality subset (rows) and method (columns), mean over seeds, then each '
+                   "method's mean and worst subset; empty: a subset the method cannot receive",
+    'subsets_std.csv': 'the same, its std over seeds',
+    'noise.csv': 'the metric per method, corrupted modality set and noise level: mean, std and number of seeds',
+    'verdicts.csv': 'each method against each baseline, per problem (clean, missing, noisy): both means, the mean '
+                    'paired difference over seeds (diff), its 95% interval (lo, hi), and the verdict: better, worse, '
+                    'not distinguishable (the interval holds 0), or needs seeds (one seed)',
+    'subset_verdicts.csv': 'the missing-modality verdicts subset by subset',
+    'subsets.png, noise.png': 'the per-subset and per-noise-level plots (seed means)',
+    'results.json': "the run's settings, tables, failures and provenance (commit, versions, machine)"}
+
+# %% ../nbs/70_cli.ipynb #6a2f9c1b
+_DESCRIPTION = ('Train methods and their fair baselines over training seeds on one data split; evaluate them on clean, '
+               'missing-modality and noisy test data; write tables, verdicts and a report.')
+_SEEDS_TEXT = ("The data split is fixed by --seed (or by the dataset's own split: avdigits); --seeds varies the "
+              'training: initialisation, shuffling, and the test noise draw. One seed gives no interval: its verdicts '
+              'read "needs seeds".')
+_BASELINES_TEXT = ('Each method is judged against its registered baselines and the one its training implies: a method '
+                  'trained with noise against late fusion trained with the same noise (late+noise), one trained on '
+                  'random modality subsets against late fusion with modality dropout (late+dropout), a privileged one '
+                  'against the available modality alone (available); the baselines not named are trained too '
+                  '(--no-baselines: not).')
+
+def readme_text(meta:dict)->str:
+    "The README.md written into --out: the run, its files and its columns."
+    cmd = meta.get('command') or 'robustmm bench'
+    files = '\n'.join(f'- `{k}`: {v}' for k, v in FILES.items())
+    cols = '\n'.join(f'- `{k}`: {v}' for k, v in COLUMNS.items())
+    return (f"# robustmm bench results\n\n`{cmd}`\n\nDataset {meta['dataset']}, methods {', '.join(meta['run'])}, "
+            f"training seeds {meta['seeds']}, metric {meta['metric']}.\n\n## Files\n\n{files}\n\n"
+            f"## Columns\n\n{cols}\n\n## Seeds and baselines\n\n{_SEEDS_TEXT}\n\n{_BASELINES_TEXT}\n")
+
+# %% ../nbs/70_cli.ipynb #1c5e8d37
+def _wrap(text:str, indent:int, width:int=118)->str:
+    import textwrap
+    return textwrap.fill(text, width, initial_indent=' '*indent, subsequent_indent=' '*indent)
+
+def help_epilog()->str:
+    "The files and columns, for `--help`."
+    out = ['files written into --out:'] + [f'  {k}\n' + _wrap(v, 6) for k, v in FILES.items()]
+    out += ['', 'columns (summary.csv, per_seed.csv):'] + [f'  {k}\n' + _wrap(v, 6) for k, v in COLUMNS.items()]
+    out += ['', _wrap(_SEEDS_TEXT + ' ' + _BASELINES_TEXT, 0)]
+    return '\n'.join(out)
+
+# %% ../nbs/70_cli.ipynb #7b9d4e21
+def _csv(df:pd.DataFrame, path:Path, index:bool=False):
+    "`df` as CSV at `path`, atomically, numbers to 6 decimals (float32 results carry no more)."
+    atomic_write(path, df.round(6).to_csv(index=index))
+
+def _records(df:pd.DataFrame)->list:
+    "Rows as dicts, NaN as null (valid JSON)."
+    return df.astype(object).where(df.notna(), None).to_dict('records')
+
+def _write_seed(out:Path, seed:int, t:dict, metric:str):
+    "The tables of one seed, into `out/seedN/`."
+    d, one = out/f'seed{seed}', lambda df: df[df.seed == seed]
+    _csv(one(t['per_seed']), d/'summary.csv')
+    if t.get('subsets_long') is not None and len(one(t['subsets_long'])):
+        _csv(subsets_wide(one(t['subsets_long']), metric), d/'subsets.csv', index=True)
+    if t.get('noise_long') is not None: _csv(one(t['noise_long']), d/'noise.csv')
+
+# %% ../nbs/70_cli.ipynb #3f8a6c55
+def _write_tables(out:Path, t:dict, meta:dict, failures:list):
+    "Every table over the finished seeds, the report and README, then results.json."
+    for k in ('summary', 'subsets', 'subsets_std'):
+        if t.get(k) is not None: _csv(t[k], out/f'{k}.csv', index=True)
+    for k in ('per_seed', 'noise', 'verdicts', 'subset_verdicts'):
+        if t.get(k) is not None: _csv(t[k], out/f'{k}.csv')
+    plots = ''.join(f'\n![{p}]({p}.png)\n' for p in ('subsets', 'noise') if t.get(p) is not None)
+    atomic_write(out/'report.md', f"# robustmm bench report\n\n```\n{t['report']}\n```\n{plots}")
+    atomic_write(out/'README.md', readme_text(meta))
+    info = dict(meta=meta, summary=_records(t['summary'].reset_index()), verdicts=_records(t['verdicts']),
+                failures=failures, failed={f['method']: f['error'] for f in failures})
     save_json(info, out/'results.json', meta.get('device', 'cpu'))
 
-# %% ../nbs/70_cli.ipynb #f459cd21
-def run_bench(methods=None, # Registered method names (default: `default_methods()`)
-               protocol:str='all', dataset:str='mfeat', epochs:int=10, seed:int=0,
-              device=None, out='bench_out', levels=None, lr:float=3e-3, bs:int=64,
-              quiet:bool=False, amp:bool|None=None,
-              num_workers:int=0, # Worker processes decoding file-backed data
-             )->dict:
-    """Train `methods` on the training split (selection and mining on validation), evaluate them on the test split;
-    write tables and plots into `out` after every method; return the tables and `failed` ({method: error})."""
-    methods = check_methods(default_methods() if methods is None else methods)
-    if protocol not in ('noise', 'missing', 'all'): raise ValueError(f"protocol must be noise, missing or all, got {protocol!r}")
+# %% ../nbs/70_cli.ipynb #9a1d3f70
+def _png(path:Path):
+    "Save the current figure into `path` atomically, and close it."
+    import matplotlib.pyplot as plt
+    buf = io.BytesIO(); plt.savefig(buf, format='png', dpi=120, bbox_inches='tight'); plt.close('all')
+    atomic_write(path, buf.getvalue())
+
+def _write_plots(out:Path, t:dict, metric:str):
+    "The per-subset and per-noise-level plots of the seed means."
+    from robustmm.plots import plot_subsets, plot_noise
+    if t.get('subsets') is not None:
+        plot_subsets({k: t['subsets'][[k]].set_axis([metric], axis=1) for k in t['subsets']}, metric)
+        _png(out/'subsets.png')
+    if t.get('noise') is not None:
+        plot_noise({k: g for k, g in t['noise'].groupby('method', sort=False)}, metric); _png(out/'noise.png')
+
+# %% ../nbs/70_cli.ipynb #3b5e9d10
+def subsets_wide(long:pd.DataFrame, metric:str, how:str='mean', summary_rows:bool=True)->pd.DataFrame:
+    "Subsets x methods: the metric's `how` ('mean', 'std') over seeds; with the means, each method's mean and worst."
+    w = long.groupby(['subset', 'method'], sort=False)[metric].agg(how).unstack('method')
+    w = w.reindex(index=list(dict.fromkeys(long.subset)), columns=list(dict.fromkeys(long.method)))
+    if how == 'mean' and summary_rows: w = pd.concat([w, w.mean().to_frame('mean').T, w.min().to_frame('worst').T])
+    return w.rename_axis(index='subset', columns=None)
+
+def noise_table(long:pd.DataFrame, metric:str)->pd.DataFrame:
+    "The noise results per method, corrupted set and level: the metric's mean (named as the metric), std, seeds."
+    g = long.groupby(['method', 'corrupted', 'level'], sort=False)[metric]
+    return pd.concat([g.mean(), g.std().rename(f'{metric}_std'), g.size().rename('seeds')], axis=1).reset_index()
+
+# %% ../nbs/70_cli.ipynb #8e2b5a41
+def _tables(rows:list, subs:list, noise:list, pairs:list, meta:dict)->dict:
+    "Every table from what has finished so far (`*_long`: one row per seed)."
+    metric, M = meta['metric'], len(meta['modalities'])
+    per_seed = pd.DataFrame(rows, columns=None if rows else ['method', 'seed', f'clean_{metric}'])
+    sl, nl = pd.concat(subs) if subs else None, pd.concat(noise) if noise else None
+    t = dict(per_seed=per_seed, subsets_long=sl, noise_long=nl, summary=summary_table(per_seed, sl, metric, pairs),
+             verdicts=verdict_table(pairs, per_seed, sl, metric, M))
+    if sl is not None:
+        t.update(subsets=subsets_wide(sl, metric), subsets_std=subsets_wide(sl, metric, 'std'),
+                 subset_verdicts=subset_verdicts(pairs, sl, metric))
+    if nl is not None: t['noise'] = noise_table(nl, metric)
+    t['report'] = report_text(t['summary'], t['verdicts'], meta)
+    return t
+
+# %% ../nbs/70_cli.ipynb #2e7c9b13
+def _fit(learn, epochs:int, lr:float, amp:bool, quiet:bool):
+    "Train: bars and the epoch table in a terminal, one line per epoch in a log or a pipe (`Progress`), none if quiet."
+    if amp:
+        import fastai.callback.fp16  # noqa: F401  (Learner.to_fp16)
+        learn.to_fp16()
+    with ExitStack() as stack:
+        if quiet: stack.enter_context(learn.no_bar()); stack.enter_context(learn.no_logging())
+        learn.fit_one_cycle(epochs, lr)
+
+def _run_method(name:str, dls, test_dl, seed:int, cfg:dict)->tuple:
+    "Build, train and evaluate one method for one seed: `(row, subsets, noise)`."
+    recipe, t0 = get_recipe(name), time.time()
+    learn = recipe.build(dls, seed, cfg['epochs'], cfg['lr'], noise=cfg['train_noise'])
+    learn.model.to(cfg['device'])
+    _fit(learn, cfg['epochs'], cfg['lr'], cfg['amp'], cfg['quiet'])
+    seconds = dict(train_seconds=time.time() - t0 - learn.teacher_seconds, teacher_seconds=learn.teacher_seconds)
+    r, s, n = evaluate_method(learn, recipe, test_dl, cfg['metric'], cfg['protocol'], cfg['noise'], cfg['levels'], seed)
+    row = {'method': name, 'seed': seed, **r, **seconds}
+    if s is not None: s = s.rename(cfg['metric']).rename_axis('subset').reset_index().assign(method=name, seed=seed)
+    return row, s, None if n is None else n.assign(method=name, seed=seed)
+
+# %% ../nbs/70_cli.ipynb #4c8e1f26
+class LaunchFailure(RuntimeError):
+    "A method failed in one process of a multi-process launch: the processes cannot go on together."
+
+def _check_bs(bs:int, n:int|None=None):
+    "The batch must split evenly over the processes of a launch."
+    world, b = world_size(), bs if n is None else min(bs, n)
+    if b % world:
+        clip = f' (the training split has {n} rows, fewer than --bs {bs})' if b != bs else ''
+        raise ValueError(f"--bs {b}{clip} must be a multiple of the {world} processes of this launch: each takes "
+                         f"bs/{world} rows of every batch; use e.g. --bs {max(world, b//world*world)}")
+
+# %% ../nbs/70_cli.ipynb #6f1a9d84
+def _setup(protocol, epochs, bs, levels, dataset, device, amp)->tuple:
+    "Check the options, join a launch's process group, choose the device: `(levels, train_noise, noise, device, amp)`."
+    if protocol not in ('noise', 'missing', 'all'):
+        raise ValueError(f"protocol must be noise, missing or all, got {protocol!r}")
     if epochs < 1: raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if bs < 1: raise ValueError(f"bs must be >= 1, got {bs}")
-    noise_protocol, default_levels, train_noise = bench_noise(dataset)
+    if not isinstance(bs, int) or bs < 1: raise ValueError(f"bs must be a positive integer, got {bs!r}")
+    noise, default_levels, train_noise = bench_noise(dataset)
     levels = check_levels(default_levels if levels is None else levels)
-    if init_distributed():   # one process of a launch (accelerate launch / torchrun): each trains on its own device, rank 0 writes
-        if device is not None: raise ValueError(f"device={device!r}: under a multi-process launch each process uses its own device; leave it out (accelerate launch --cpu for CPUs)")
+    if init_distributed():   # one process of a launch (accelerate launch / torchrun): each trains on its own device
+        if device is not None:
+            raise ValueError(f"device={device!r}: under a multi-process launch each process uses its own device; "
+                             "leave it out (accelerate launch --cpu for CPUs)")
         device = distributed_device()
+    _check_bs(bs)
     device = torch.device(device) if device is not None else default_device()
     amp = device.type == 'cuda' if amp is None else amp
     if amp and device.type != 'cuda': raise ValueError(f"mixed precision (amp) needs a CUDA device, got {device}")
-    data = bench_data(dataset, seed)
-    dls = MultimodalDataLoaders.from_dsets(data.train, data.valid, bs=min(bs, len(data.train)), device=device, seed=seed, num_workers=num_workers)
-    test_dl = dls.test_dl(data.test)
-    seg = data.train.task == 'segmentation'
-    metric = 'miou' if seg else 'accuracy'   # the test metric of the task
-    out, main = Path(out), is_main_process()
-    if main: out.mkdir(parents=True, exist_ok=True)
-    meta = dict(dataset=dataset, methods=methods, protocol=protocol, epochs=epochs, seed=seed, device=str(device), processes=world_size(), amp=amp,
-                levels=list(levels), n_train=len(data.train), n_valid=len(data.valid), n_test=len(data.test), modalities=data.train.names,
-                kinds=data.train.kinds, task=data.train.task, metric=metric, num_workers=num_workers)
-    summary, subsets, noise, failed = [], {}, {}, {}
-    for i, name in enumerate(methods):
-        if main and not quiet: print(f'[{i+1}/{len(methods)}] {name}: training {epochs} epochs on {dataset} ({device})', flush=True)
-        t0 = time.time()
-        try:
-            learn = get_recipe(name).build(dls, seed, epochs, lr, noise=train_noise)
-            learn.model.to(device)
-            if amp: learn.to_fp16()
-            with ExitStack() as stack:  # fastai's progress bar stays on unless quiet
-                stack.enter_context(learn.no_logging())
-                if quiet: stack.enter_context(learn.no_bar())
-                learn.fit_one_cycle(epochs, lr)
-            row = {'method': name, f'clean_{metric}': learn.validate(dl=test_dl)[1],
-                   'train_seconds': time.time() - t0 - learn.teacher_seconds, 'teacher_seconds': learn.teacher_seconds}
-            if protocol in ('missing', 'all'):
-                s = evaluate_subsets(learn, test_dl, metrics=[metric])
-                row.update(subset_mean=s.loc['mean', metric], worst_subset=s.loc['worst', metric], worst_subset_name=s[metric].iloc[:-2].idxmin())
-            if protocol in ('noise', 'all'):
-                n = evaluate_noise(learn, test_dl, noise=noise_protocol, levels=levels, corrupt='each+all', metrics=[metric], seed=seed)
-                rr = relative_robustness(n, metric)
-                row.update(noise_robustness_mean=rr.mean(), noise_robustness_all=rr.iloc[-1])
+    return levels, train_noise, noise, device, amp
+
+# %% ../nbs/70_cli.ipynb #a3d5b7c9
+def _seed_loop(s:int, data, run:list, cfg:dict, state:dict, write):
+    "Every method for training seed `s`, the tables written after each."
+    dls = MultimodalDataLoaders.from_dsets(data.train, data.valid, bs=min(cfg['bs'], len(data.train)),
+                                           device=cfg['device'], seed=s, num_workers=cfg['num_workers'])
+    test_dl, tag = dls.test_dl(data.test), f'seed {s}: ' if len(cfg['seeds']) > 1 else ''
+    for i, name in enumerate(run):
+        if is_main_process() and not cfg['quiet']:
+            print(f"{tag}[{i+1}/{len(run)}] {name}: training {cfg['epochs']} epochs on {cfg['dataset']} "
+                  f"({cfg['device']})", flush=True)
+        try: row, sub, nz = _run_method(name, dls, test_dl, s, cfg)
         except Exception as e:   # one method's failure must not cost the others' results
-            failed[name] = f'{type(e).__name__}: {e}'
-            print(f'[{i+1}/{len(methods)}] {name} failed: {failed[name]}', file=sys.stderr, flush=True)
+            state['failures'].append(dict(method=name, seed=s, error=describe_error(e)))
+            print(f"{tag}[{i+1}/{len(run)}] {name} failed: {describe_error(e)}", file=sys.stderr, flush=True)
+            if world_size() > 1:   # the other processes wait in a collective step that will not come
+                write(s); raise LaunchFailure(f"{name} failed in process {rank()}: {describe_error(e)}") from None
         else:
-            summary.append(row)
-            if protocol in ('missing', 'all'): subsets[name] = s
-            if protocol in ('noise', 'all'): noise[name] = n
-        if main: _write(out, _tables(summary, subsets, noise, metric), failed, meta)
-    res = _tables(summary, subsets, noise, metric); res['failed'] = failed
-    if not main: return res
-    matplotlib.use('Agg', force=True)
-    import matplotlib.pyplot as plt
-    if subsets: plot_subsets(subsets, metric); plt.savefig(out/'subsets.png', dpi=120, bbox_inches='tight'); plt.close('all')
-    if noise: plot_noise(noise, metric); plt.savefig(out/'noise.png', dpi=120, bbox_inches='tight'); plt.close('all')
+            state['rows'].append(row)
+            if sub is not None: state['subs'].append(sub)
+            if nz is not None: state['noise'].append(nz)
+        write(s)
+
+# %% ../nbs/70_cli.ipynb #d41c7a26
+def _bench_meta(data, o:dict)->dict:
+    "The run's settings and data, for results.json, the README and the report (`o`: `run_bench`'s locals)."
+    m = {k: o[k] for k in ('command', 'dataset', 'run', 'pairs', 'protocol', 'epochs', 'seeds', 'bs', 'lr', 'amp',
+                           'num_workers')}
+    return dict(m, methods=list(o['methods'] or default_methods()), split_seed=o['seed'], device=str(o['device']),
+                processes=world_size(), threads=torch.get_num_threads(), levels=list(o['levels']),
+                n_train=len(data.train), n_valid=len(data.valid), n_test=len(data.test), modalities=data.train.names,
+                kinds=data.train.kinds, shapes=data.train.shapes, task=data.train.task,
+                metric='miou' if data.train.task == 'segmentation' else 'accuracy')   # the test metric of the task
+
+def _write_all(out:Path, state:dict, pairs:list, meta:dict, s:int, plots:bool=False):
+    "Every file from what has finished: seed `s`'s tables, the tables over seeds, report, README, (plots)."
+    t, metric = _tables(state['rows'], state['subs'], state['noise'], pairs, meta), meta['metric']
+    try:
+        _write_seed(out, s, t, metric); _write_tables(out, t, meta, state['failures'])
+        if plots: _write_plots(out, t, metric)
+    except OSError as e:   # e.g. the disk filled: every file is whole, old or new
+        raise OSError(f"could not write the results into {out}: {e.strerror or e}; the files there are whole "
+                      "(those written before hold the results finished so far)") from None
+
+# %% ../nbs/70_cli.ipynb #5b7e2c90
+def run_bench(methods=None, # Registered method names (default: `default_methods()`)
+              protocol:str='all', dataset:str='mfeat', epochs:int=10,
+              seed:int=0, # The data split's seed (and the training seed when `seeds` is None)
+              device=None, out='bench_out', levels=None, lr:float=3e-3, bs:int=64, quiet:bool=False, amp:bool|None=None,
+              num_workers:int=0, # Worker processes decoding file-backed data
+              seeds=None, # Training seeds: a count or a list (`parse_seeds`); None: `[seed]`
+              baselines:bool=True, # Train the fair baselines of `methods` too (`bench_plan`)
+              overwrite:bool=False, # Replace the results of an earlier run in `out`
+              image_size=None, audio_rate:int|None=None, audio_seconds:float|None=None, # Manifests: `bench_data`
+              command:str|None=None, # The command line, for the README
+             )->dict:
+    """Train `methods` and their baselines for every seed on one split, evaluate them on the test split, compare them;
+    write tables, verdicts, plots and the report into `out` as they finish; return the tables and `failed`."""
+    run, pairs = bench_plan(default_methods() if methods is None else methods, baselines)
+    seeds = [seed] if seeds is None else parse_seeds(seeds)
+    levels, train_noise, noise, device, amp = _setup(protocol, epochs, bs, levels, dataset, device, amp)
+    lock, out, main = _prepare_everywhere(out, overwrite), Path(out), is_main_process()
+    try:
+        data = name_files(bench_data(dataset, seed, image_size, audio_rate, audio_seconds))
+        _check_bs(bs, len(data.train))
+        meta = _bench_meta(data, locals())
+        cfg = dict(meta, device=device, levels=levels, noise=noise, train_noise=train_noise, quiet=quiet)
+        state = dict(rows=[], subs=[], noise=[], failures=[])
+        write = partial(_write_all, out, state, pairs, meta) if main else lambda s, plots=False: None
+        for s in seeds:
+            _seed_loop(s, data, run, cfg, state, write)
+            write(s, plots=True)
+    finally:
+        if lock is not None: lock.close()
+    res = _tables(state['rows'], state['subs'], state['noise'], pairs, meta)
+    res['failed'] = {f['method']: f['error'] for f in state['failures']}
     return res
 
 # %% ../nbs/70_cli.ipynb #a8b30323
@@ -173,54 +691,102 @@ def _import_user_modules(argv:list):
     for m in ','.join(mods).split(','):
         if m.strip(): importlib.import_module(m.strip())
 
+# %% ../nbs/70_cli.ipynb #c4a7e3d2
+def _image_size(s:str):
+    "`--image-size 64` or `--image-size 48,64` (height, width)."
+    try: v = [int(x) for x in s.split(',')]
+    except ValueError: raise argparse.ArgumentTypeError(f"expected a side or H,W, got {s!r}") from None
+    if len(v) not in (1, 2) or min(v) < 1: raise argparse.ArgumentTypeError(f"expected a side or H,W > 0, got {s!r}")
+    return v[0] if len(v) == 1 else tuple(v)
+
 # %% ../nbs/70_cli.ipynb #94bf62d4
+def _data_options(b):
+    b.add_argument('--dataset', default='mfeat', help="'mfeat' (shipped), 'avdigits' (shipped audio-visual digits), "
+                   "'synthetic', a folder with the mfeat files, a .npz of arrays (one per modality, y, optional "
+                   "split), a .csv manifest of files (y, optional split, one path column per modality), or "
+                   "cremad:PATH, av-folder:PATH, nyuv2:PATH, casia-surf:PATH")
+    b.add_argument('--image-size', type=_image_size, metavar='SIDE|H,W',
+                   help="a manifest's images (default: their own size)")
+    b.add_argument('--audio-rate', type=int, metavar='HZ',
+                   help="a manifest's clips, resampled (default: their own rate)")
+    b.add_argument('--audio-seconds', type=float, metavar='S',
+                   help="a manifest's clips, cut or tiled (default: the 95th percentile of their durations)")
+    b.add_argument('--num-workers', type=int, default=0, help='worker processes decoding file-backed data (default 0)')
+    b.add_argument('--seed', type=int, default=0, help="the data split's seed (and the training seed without --seeds)")
+
+# %% ../nbs/70_cli.ipynb #2f6b9d15
 def _parser():
     p = argparse.ArgumentParser(prog='robustmm', description='Robust multimodal learning benchmarks')
     sub = p.add_subparsers(dest='command', required=True)
-    b = sub.add_parser('bench', help='train and evaluate methods under the noise and missing-modality protocols')
-    b.add_argument('--methods', default=','.join(default_methods()), help=f"comma-separated, from {', '.join(method_names())}")
+    b = sub.add_parser('bench', help='which method helps on your data: methods, fair baselines, seeds, verdicts',
+                       description=_wrap(_DESCRIPTION, 0), epilog=help_epilog(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    b.add_argument('--methods', default=None, help=f"comma-separated, from {', '.join(method_names())} "
+                   f"(default: {','.join(default_methods())})")
+    b.add_argument('--seeds', default=None, help="training seeds: a count (3: seeds 0, 1, 2) or a list (0,1,2); "
+                   "default: one, --seed")
+    b.add_argument('--no-baselines', dest='baselines', action='store_false',
+                   help="do not add the methods' fair baselines")
     b.add_argument('--import', dest='imports', default='', metavar='MODULES',
-                   help="comma-separated modules to import first: your own methods, registered with robustmm.methods.register")
+                   help="comma-separated modules to import first: your own methods, registered with "
+                   "robustmm.methods.register")
     b.add_argument('--protocol', default='all', choices=['noise', 'missing', 'all'])
-    b.add_argument('--dataset', default='mfeat', help="'mfeat' (shipped), 'avdigits' (shipped audio-visual digits), 'synthetic', a folder with the mfeat files, a .npz of arrays "
-                   "(one per modality, y, optional split), a .csv manifest of files (y, optional split, one path column per modality), "
-                   "or cremad:PATH, av-folder:PATH, nyuv2:PATH, casia-surf:PATH")
-    b.add_argument('--num-workers', type=int, default=0, help='worker processes decoding file-backed data (in-memory data ignores it)')
+    _data_options(b)
     b.add_argument('--epochs', type=int, default=10)
-    b.add_argument('--seed', type=int, default=0)
+    b.add_argument('--bs', type=int, default=64, help='batch size (under a launch: split over the processes)')
+    b.add_argument('--threads', type=int, default=None,
+                   help=f'torch CPU threads (default: OMP_NUM_THREADS when set, else {DEFAULT_THREADS})')
     b.add_argument('--device', default=None, help='cpu, cuda, cuda:1 ... (default: GPU if available)')
-    b.add_argument('--out', default='bench_out', help='output folder for tables and plots')
     b.add_argument('--amp', action=argparse.BooleanOptionalAction, default=None,
                    help='mixed precision training (default: on for a CUDA device, off on the CPU)')
-    b.add_argument('--quick', action='store_true', help='smoke run: 2 epochs, 2 methods, 3 noise levels')
+    b.add_argument('--out', default='bench_out', help='output folder (default bench_out)')
+    b.add_argument('--overwrite', action='store_true', help='replace the results of an earlier run in --out')
+    b.add_argument('--quiet', action='store_true', help='no training log: only the report (and errors)')
+    b.add_argument('--quick', action='store_true',
+                   help='smoke run: 2 epochs, 3 noise levels, and (without --methods) the first 2 default methods')
     return p
+
+# %% ../nbs/70_cli.ipynb #71c3e0a9
+def _options(args)->tuple:
+    "`(methods, levels)` from the parsed options (`--quick` shortens the run); the threads and device checked."
+    named = args.methods is not None   # --quick keeps the methods a user names
+    methods = [m.strip() for m in args.methods.split(',') if m.strip()] if named else default_methods()
+    if not methods: raise ValueError(f"--methods names no method; choose from {', '.join(method_names())}")
+    levels = None   # the dataset's default levels
+    if args.quick:
+        lv = bench_noise(args.dataset)[1]   # first, middle and last level
+        levels, args.epochs = (lv[0], lv[len(lv)//2], lv[-1]), min(args.epochs, 2)
+        if not named: methods = methods[:2]
+    torch.set_num_threads(cli_threads(args.threads))
+    if args.device is not None and torch.device(args.device).type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f"device {args.device!r} requested but CUDA is not available")
+    return methods, levels
 
 # %% ../nbs/70_cli.ipynb #ae509e80
 def main(argv=None):
-    "Entry point of the `robustmm` console script: exit 0, 1 when a method failed (the others' results are kept), 2 on bad input."
+    "The `robustmm` console script: exit 0; 1 when a method failed (the others' results are kept); 2 on bad input."
     argv = list(sys.argv[1:] if argv is None else argv)
     _import_user_modules(argv)   # before the parser is built: its --methods help lists the registry
     args = _parser().parse_args(argv)
+    import matplotlib; matplotlib.use('Agg')   # a command draws into files
     try:
-        methods = [m.strip() for m in args.methods.split(',') if m.strip()]
-        if not methods: raise ValueError(f"--methods names no method; choose from {', '.join(method_names())}")
-        levels = None   # the dataset's default levels
-        if args.quick:
-            lv = bench_noise(args.dataset)[1]   # first, middle and last level
-            methods, levels, args.epochs = methods[:2], (lv[0], lv[len(lv)//2], lv[-1]), min(args.epochs, 2)
-        if args.device is not None:
-            dev = torch.device(args.device)
-            if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"device {args.device!r} requested but CUDA is not available")
-        res = run_bench(methods, args.protocol, args.dataset, args.epochs, args.seed, args.device, args.out, levels, amp=args.amp, num_workers=args.num_workers)
+        methods, levels = _options(args)
+        res = run_bench(methods, args.protocol, args.dataset, args.epochs, args.seed, args.device, args.out, levels,
+                        bs=args.bs, quiet=args.quiet, amp=args.amp, num_workers=args.num_workers, seeds=args.seeds,
+                        baselines=args.baselines,
+                        overwrite=args.overwrite, image_size=args.image_size, audio_rate=args.audio_rate,
+                        audio_seconds=args.audio_seconds, command=' '.join(['robustmm', *argv]))
+    except LaunchFailure as e:   # its partners wait in a collective step: end now, and the launcher stops them
+        print(f'robustmm: error: {e}; a multi-process run stops at the first failure', file=sys.stderr, flush=True)
+        sys.stdout.flush(); os._exit(1)
     except (ValueError, FileNotFoundError, OSError, RuntimeError) as e:
-        print(f'robustmm: error: {e}', file=sys.stderr); return 2
+        print(f'robustmm: error: {describe_error(e, with_type=False)}', file=sys.stderr); return 2
     if not is_main_process(): return 1 if res['failed'] else 0   # rank 0 reports
-    with pd.option_context('display.width', 200, 'display.max_columns', 20, 'display.precision', 4):
-        print(res['summary'])
-    print(f'\nwrote tables and plots to {args.out}')
+    print('\n' + res['report']); print(f'\nwrote tables, verdicts, plots and report.md to {args.out}')
     if res['failed']:
         for m, err in res['failed'].items(): print(f'robustmm: {m} failed: {err}', file=sys.stderr)
-        print(f"robustmm: {len(res['failed'])} of {len(methods)} methods failed; the others' results are in {args.out}", file=sys.stderr)
+        print(f"robustmm: {len(res['failed'])} method(s) failed; the others' results are in {args.out}",
+              file=sys.stderr)
         return 1
     return 0
 
