@@ -21,6 +21,7 @@ from .datasets import (load_npz, load_manifest, load_cremad, load_av_folder, loa
 from .synthetic import synth_multimodal
 from .distributed import init_distributed, distributed_device, is_main_process, world_size, rank, broadcast_list
 from .avdigits import load_avdigits, avdigits_noise, AVDIGITS_LEVELS
+from .emoji import load_emoji, emoji_noise, EMOJI_LEVELS
 from .evaluate import evaluate_subsets, evaluate_noise
 from .stats import relative_robustness, compare
 from .methods import recipes, get_recipe, method_names
@@ -93,9 +94,12 @@ def _with_valid(d:DataSplits, seed:int, valid_pct:float=0.1)->DataSplits:
 
 # %% ../nbs/70_cli.ipynb #2a6e3206
 def bench_noise(dataset:str)->tuple:
-    "`(noise protocol, default test levels, training kwargs)`: UDML's code levels on AV-digits, Gaussian elsewhere."
+    "`(noise protocol, default test levels, training kwargs)`: AV-digits' and emoji-views' own, Gaussian elsewhere."
     if dataset == 'avdigits':
         return avdigits_noise(), (0., 2., 4., 6., 8., 11.), dict(noise=avdigits_noise(), levels=AVDIGITS_LEVELS)
+    if dataset == 'emoji':   # pixel noise on the drawings, token replacement in the name
+        noise = emoji_noise(len(load_emoji().train.vocabs['name']))
+        return noise, EMOJI_LEVELS, dict(noise=noise, levels=tuple(v for v in EMOJI_LEVELS if v > 0))
     return GaussianNoise(), (0., 0.5, 1., 2., 4., 8.), {}
 
 # %% ../nbs/70_cli.ipynb #e4ce2b3c
@@ -112,6 +116,7 @@ def bench_data(dataset:str, seed:int=0,
                          f"--dataset {dataset} is not one")
     if dataset == 'mfeat': return load_mfeat(valid_pct=0.1, seed=seed)
     if dataset == 'avdigits': return load_avdigits()   # its own splits: speaker-held-out test, fixed validation
+    if dataset == 'emoji': return load_emoji()   # its own splits: related emoji never cross them
     if dataset == 'synthetic':
         return synth_multimodal(1000, 500, 4, dims=(16, 16, 16), informativeness=(3, 2, 1.5), difficulty=(0, 0, 1),
                                 names=['easy', 'medium', 'hard'], n_valid=200, seed=seed)
@@ -123,8 +128,8 @@ def bench_data(dataset:str, seed:int=0,
     if p.suffix == '.npz': return load_npz(p, seed=seed)
     if p.suffix == '.csv': return load_manifest(p, seed=seed, **sizing)
     if p.is_dir(): return load_mfeat(path=p, valid_pct=0.1, seed=seed)
-    raise ValueError(f"unknown dataset {dataset!r}: use 'mfeat', 'avdigits', 'synthetic', an mfeat folder, a .npz "
-                     f"file, a .csv manifest, or one of {', '.join(k + ':PATH' for k in READERS)}")
+    raise ValueError(f"unknown dataset {dataset!r}: use 'mfeat', 'avdigits', 'emoji', 'synthetic', an mfeat folder, "
+                     f"a .npz file, a .csv manifest, or one of {', '.join(k + ':PATH' for k in READERS)}")
 
 # %% ../nbs/70_cli.ipynb #8b2fafb7
 def describe_error(e:BaseException, with_type:bool=True)->str:
@@ -702,8 +707,9 @@ def _image_size(s:str):
 # %% ../nbs/70_cli.ipynb #94bf62d4
 def _data_options(b):
     b.add_argument('--dataset', default='mfeat', help="'mfeat' (shipped), 'avdigits' (shipped audio-visual digits), "
-                   "'synthetic', a folder with the mfeat files, a .npz of arrays (one per modality, y, optional "
-                   "split), a .csv manifest of files (y, optional split, one path column per modality), or "
+                   "'emoji' (shipped emoji-views: two drawings and a name), 'synthetic', a folder with the mfeat "
+                   "files, a .npz of arrays (one per modality, y, optional split), a .csv manifest of files "
+                   "(y, optional split, one path column per modality), or "
                    "cremad:PATH, av-folder:PATH, nyuv2:PATH, casia-surf:PATH")
     b.add_argument('--image-size', type=_image_size, metavar='SIDE|H,W',
                    help="a manifest's images (default: their own size)")

@@ -156,3 +156,14 @@ def test_quiet_prints_the_report_alone(tmp_path, capsys):
     assert code == 0, err[-2000:]
     assert out.lstrip().startswith('robustmm bench on synthetic')
     assert 'train_loss' not in out and ': training' not in out   # no epoch table, no per-method line
+
+@pytest.mark.slow
+def test_emoji_runs_with_its_own_splits_and_the_papers_baselines(tmp_path):
+    "The shipped emoji-views benchmark from the command line, with ShaSpec and QMF among the methods."
+    r = _bench('--quick', '--dataset', 'emoji', '--methods', 'late,shaspec,qmf', '--out', str(tmp_path), '--device', 'cpu')
+    assert r.returncode == 0, r.stderr[-3000:]
+    meta = json.loads((tmp_path/'results.json').read_text())['meta']
+    assert (meta['n_train'], meta['n_valid'], meta['n_test']) == (1150, 386, 370)
+    assert meta['modalities'] == ['google', 'twitter', 'name']
+    s = pd.read_csv(tmp_path/'summary.csv', index_col=0)
+    assert {'late', 'shaspec', 'qmf'} <= set(s.index) and s['clean_accuracy_mean'].between(0, 1).all(), s
