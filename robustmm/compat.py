@@ -1,4 +1,4 @@
-"""Imports of other libraries that need care: fastai, imported once with the notice it causes under recent torch kept to that import.
+"""Imports of other libraries that need care: fastai imported once, its notice under recent torch kept to that import.
 
 Docs: https://robustmm.github.io/robustmm/compat.html.md"""
 

@@ -1,4 +1,4 @@
-"""Multimodal datasets and fastai DataLoaders, `show_batch` for every modality, and the shipped UCI Multiple Features (mfeat) dataset.
+"""Multimodal datasets and fastai DataLoaders, `show_batch` for every modality, and the shipped UCI mfeat dataset.
 
 Docs: https://robustmm.github.io/robustmm/data.html.md"""
 
@@ -316,13 +316,17 @@ class WrappedDataset(MultimodalBase):
     def __getitem__(self, i):
         *xs, y = self.ds[i]
         return (*[torch.as_tensor(x, dtype=torch.float32) for x in xs], torch.as_tensor(y, dtype=torch.long))
-    def subset(self, idx)->'WrappedDataset':
-        idx = np.asarray(idx)
-        if idx.dtype == bool: idx = np.flatnonzero(idx)
-        new = copy.copy(self)
-        new.ds = torch.utils.data.Subset(self.ds, idx.tolist())
-        new.y = None if self.y is None else self.y[torch.as_tensor(idx, dtype=torch.long)]
-        return new
+
+# %% ../nbs/01_data.ipynb #ee3c9020
+@patch
+def subset(self:WrappedDataset, idx)->'WrappedDataset': # noqa: F811 (@patch names the attribute)
+    "The samples at `idx` (indices or boolean mask), through a `torch.utils.data.Subset` of the wrapped dataset."
+    idx = np.asarray(idx)
+    if idx.dtype == bool: idx = np.flatnonzero(idx)
+    new = copy.copy(self)
+    new.ds = torch.utils.data.Subset(self.ds, idx.tolist())
+    new.y = None if self.y is None else self.y[torch.as_tensor(idx, dtype=torch.long)]
+    return new
 
 # %% ../nbs/01_data.ipynb #b1d8cb4e
 class _EpochBatches(torch.utils.data.Sampler):

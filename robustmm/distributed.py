@@ -1,4 +1,4 @@
-"""Multi-process training for every method: launch with accelerate (or torchrun), each global batch split over the processes, every statistic a method gathers reduced so all processes decide the same.
+"""Multi-process training for every method: launched by accelerate or torchrun, statistics reduced so processes agree.
 
 Docs: https://robustmm.github.io/robustmm/distributed.html.md"""
 

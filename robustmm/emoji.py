@@ -1,4 +1,4 @@
-"""A shipped benchmark whose three modalities show the same thing: 1,906 emoji, each drawn by Google and by Twitter, and its name; 9 categories; related emoji never cross splits; the construction fixed before any method was run.
+"""A shipped benchmark in three views of one thing: 1,906 emoji drawn by Google and by Twitter, and their names.
 
 Docs: https://robustmm.github.io/robustmm/emoji.html.md"""
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import io, json, re, zipfile
 from pathlib import Path
 from typing import Sequence
-import numpy as np, torch
+import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 from .noise import GaussianNoise
 from .data import MultimodalDataset, DataSplits, _asset
@@ -191,7 +191,6 @@ def show_emoji(ds, n:int=6, figsize=None):
 # %% ../nbs/01f_emoji.ipynb #52948863
 def emoji_counts(splits:DataSplits)->'pd.DataFrame':
     "Emoji per category (rows) and split (columns)."
-    import pandas as pd
     parts = {s: getattr(splits, s) for s in SPLITS}
     return pd.DataFrame({s: np.bincount(d.y.numpy(), minlength=d.n_classes) for s, d in parts.items()},
                         index=parts['train'].class_names)

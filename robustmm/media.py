@@ -1,4 +1,4 @@
-"""Decoding and augmenting the media the papers use: wav audio to log-magnitude spectrograms, images, depth maps, video frames sampled per clip, `.npy` arrays; joint augmentation for aligned modalities; frame extraction with PyAV.
+"""Reading the papers' media (wav to spectrograms, images, depth, video frames, `.npy`) and joint augmentation.
 
 Docs: https://robustmm.github.io/robustmm/media.html.md"""
 

@@ -1,4 +1,4 @@
-"""Accuracy, macro-F1, mIoU and the presentation-attack rates APCER / BPCER / ACER, all computed from one confusion matrix, as plain functions and as fastai metrics.
+"""Accuracy, macro-F1, mIoU and APCER / BPCER / ACER from one confusion matrix, as functions and as fastai metrics.
 
 Docs: https://robustmm.github.io/robustmm/metrics.html.md"""
 
@@ -21,7 +21,8 @@ def confusion_matrix(pred:torch.Tensor, # Logits (B, K, ...) or predicted labels
                      n_classes:int, ignore_index:int|None=None)->torch.Tensor:
     "`(K, K)` confusion matrix, rows = true class, columns = predicted class."
     if pred.ndim == targ.ndim + 1: pred = pred.argmax(1)
-    if pred.shape != targ.shape: raise ValueError(f"predictions of shape {tuple(pred.shape)} do not match labels {tuple(targ.shape)}")
+    if pred.shape != targ.shape:
+        raise ValueError(f"predictions of shape {tuple(pred.shape)} do not match labels {tuple(targ.shape)}")
     p, t = pred.flatten().long(), targ.flatten().long()
     if ignore_index is not None: keep = t != ignore_index; p, t = p[keep], t[keep]
     return torch.bincount(t*n_classes + p, minlength=n_classes*n_classes).view(n_classes, n_classes).cpu()

@@ -1,4 +1,4 @@
-"""Encoders for vectors and images, fusion baselines, and the encode -> fuse -> head split that every multimodal model in robustmm follows.
+"""Encoders for vectors and images, fusion baselines, and the encode -> fuse -> head split every robustmm model follows.
 
 Docs: https://robustmm.github.io/robustmm/models.html.md"""
 
@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 import torch, torch.nn as nn, torch.nn.functional as F
-import math
-from .core import split_inputs, apply_mask, _expand_mask, MissingTokens, subset_id, id_subset
+from .core import split_inputs, apply_mask, _expand_mask, MissingTokens
 from .text import TextEncoder
 from .series import SeriesEncoder
 from fastcore.basics import patch
@@ -43,7 +42,8 @@ class ConvEncoder(nn.Module):
         super().__init__()
         if out not in ('vector', 'map'): raise ValueError(f"out must be 'vector' or 'map', got {out!r}")
         chans = [in_ch, *widths]
-        self.body = nn.Sequential(*[_conv_bn(a, b, 1 if i == 0 else 2) for i, (a, b) in enumerate(zip(chans[:-1], chans[1:]))])
+        self.body = nn.Sequential(*[_conv_bn(a, b, 1 if i == 0 else 2)
+                                    for i, (a, b) in enumerate(zip(chans[:-1], chans[1:]))])
         self.out, self.out_dim, self.stride = out, widths[-1], 2**(len(widths)-1)
     def forward(self, x):
         f = self.body(x)
@@ -55,12 +55,14 @@ RESNET_ARCHS = (18, 34, 50)
 def resnet_arch(arch)->str:
     "torchvision's name for a ResNet depth given as 18/34/50 or 'resnet18'/'resnet34'/'resnet50'."
     name = f'resnet{arch}' if isinstance(arch, int) else str(arch)
-    if name not in [f'resnet{a}' for a in RESNET_ARCHS]: raise ValueError(f"arch must be one of {RESNET_ARCHS} (or 'resnet18'...), got {arch!r}")
+    if name not in [f'resnet{a}' for a in RESNET_ARCHS]:
+        raise ValueError(f"arch must be one of {RESNET_ARCHS} (or 'resnet18'...), got {arch!r}")
     return name
 
 # %% ../nbs/02_models.ipynb #8ea6495a
 class ResNetEncoder(nn.Module):
-    "torchvision ResNet trunk (18, 34 or 50 layers; no classifier); `weights_path` loads a local state dict (no download)."
+    """torchvision ResNet trunk (18, 34 or 50 layers; no classifier);
+    `weights_path` loads a local state dict (no download)."""
     def __init__(self, in_ch:int=3, out:str='vector', weights_path:str|Path|None=None, arch=18):
         super().__init__()
         import torchvision
@@ -69,10 +71,12 @@ class ResNetEncoder(nn.Module):
         net = getattr(torchvision.models, arch)(weights=None)
         if weights_path is not None:
             p = Path(weights_path)
-            if not p.exists(): raise FileNotFoundError(f"pretrained weights not found: {p} (robustmm never downloads weights)")
+            if not p.exists():
+                raise FileNotFoundError(f"pretrained weights not found: {p} (robustmm never downloads weights)")
             sd = torch.load(p, map_location='cpu', weights_only=True)
             missing, unexpected = net.load_state_dict(sd, strict=False)
-            if [k for k in missing if not k.startswith('fc.')]: raise ValueError(f"weights in {p} do not fit {arch}: missing {missing[:5]}")
+            if [k for k in missing if not k.startswith('fc.')]:
+                raise ValueError(f"weights in {p} do not fit {arch}: missing {missing[:5]}")
         if in_ch != 3:  # keep pretrained filters by averaging them over the RGB channels
             w = net.conv1.weight.detach().mean(1, keepdim=True).repeat(1, in_ch, 1, 1)
             net.conv1 = nn.Conv2d(in_ch, 64, 7, 2, 3, bias=False)
@@ -86,11 +90,13 @@ class ResNetEncoder(nn.Module):
 
 # %% ../nbs/02_models.ipynb #627a2eb6
 class VideoEncoder(nn.Module):
-    "Encode each of T frames with one frame encoder and average over time: `(B, T, C, H, W)` -> a vector or a map (as the papers' code pools)."
+    """Encode each of T frames with one frame encoder and average over time:
+    `(B, T, C, H, W)` -> a vector or a map (as the papers' code pools)."""
     def __init__(self, frame_encoder:nn.Module):
         super().__init__()
         self.frames = frame_encoder
-        self.out, self.out_dim, self.stride = getattr(frame_encoder, 'out', 'vector'), frame_encoder.out_dim, getattr(frame_encoder, 'stride', 1)
+        self.out, self.out_dim = getattr(frame_encoder, 'out', 'vector'), frame_encoder.out_dim
+        self.stride = getattr(frame_encoder, 'stride', 1)
     def forward(self, x):
         if x.ndim != 5: raise ValueError(f"a video encoder needs (B, T, C, H, W) inputs, got shape {tuple(x.shape)}")
         B, T = x.shape[:2]
@@ -99,13 +105,15 @@ class VideoEncoder(nn.Module):
 
 # %% ../nbs/02_models.ipynb #f711431c
 class SegHead(nn.Module):
-    "Conv-BN-ReLU, 1x1 classifier, bilinear upsampling by `scale`: `(B, C, h, w)` -> `(B, n_classes, h*scale, w*scale)`."
+    """Conv-BN-ReLU, 1x1 classifier, bilinear upsampling by `scale`:
+    `(B, C, h, w)` -> `(B, n_classes, h*scale, w*scale)`."""
     def __init__(self, in_ch:int, n_classes:int, scale:int=4, hidden:int=64):
         super().__init__()
         self.block, self.cls, self.scale = _conv_bn(in_ch, hidden), nn.Conv2d(hidden, n_classes, 1), scale
     def forward(self, f):
         out = self.cls(self.block(f))
-        return F.interpolate(out, scale_factor=self.scale, mode='bilinear', align_corners=False) if self.scale != 1 else out
+        return (F.interpolate(out, scale_factor=self.scale, mode='bilinear', align_corners=False)
+                if self.scale != 1 else out)
 
 # %% ../nbs/02_models.ipynb #34386014
 class ConcatFusion(nn.Module):
@@ -154,7 +162,8 @@ class MultimodalNet(nn.Module):
         self.encoders, self.fusion = nn.ModuleList(encoders), fusion
         self.head = head if head is not None else nn.Identity()
         self.names = list(names) if names is not None else [f'm{i}' for i in range(len(encoders))]
-        if len(self.names) != len(self.encoders): raise ValueError(f"{len(self.names)} names for {len(self.encoders)} encoders")
+        if len(self.names) != len(self.encoders):
+            raise ValueError(f"{len(self.names)} names for {len(self.encoders)} encoders")
         self.missing = missing
     @property
     def n_modalities(self)->int: return len(self.names)
@@ -197,7 +206,8 @@ def _nbytes(f)->int: return sum(_nbytes(o) for o in f) if isinstance(f, (tuple, 
 def subset_output_chunks(model:MultimodalNet, feats, masks:torch.Tensor,
                          max_bytes:int=2**25, # Cap on one chunk's outputs plus its repeated features (bytes)
                          max_rows:int=16384): # Cap on the (subset, sample) rows of one fuse+head call
-    "Yield `(lo, out)`: head outputs `(n, B, ...)` for `masks[lo:lo+n]`, in chunks sized from the first subset's bytes so each stays within `max_bytes`."
+    """Yield `(lo, out)`: head outputs `(n, B, ...)` for `masks[lo:lo+n]`, in chunks sized from the first subset's bytes
+    so each stays within `max_bytes`."""
     S = masks.shape[0]
     per_subset = _nbytes(feats)   # the stacked path repeats the features once per subset
     lo, step = 0, 1               # one subset first: its size gives the chunk length
@@ -222,8 +232,10 @@ def stacked_subset_outputs(model, feats, masks:torch.Tensor, max_rows:int=16384)
 # %% ../nbs/02_models.ipynb #1607c73f
 @patch
 def predict_subsets(self:MultimodalNet, feats:Sequence, masks:torch.Tensor, max_rows:int=16384)->torch.Tensor:
-    "Head outputs `(S, B, ...)` for every row of `masks` `(S, M)`, from encoded `feats`: exact shortcuts where the fusion allows."
-    plain = self.missing is None and type(self).fuse is MultimodalNet.fuse   # shortcuts only for the plain masked fusion
+    """Head outputs `(S, B, ...)` for every row of `masks` `(S, M)`, from encoded `feats`:
+    exact shortcuts where the fusion allows."""
+    # shortcuts only for the plain masked fusion
+    plain = self.missing is None and type(self).fuse is MultimodalNet.fuse
     if plain and isinstance(self.head, nn.Identity) and hasattr(self.fusion, 'forward_subsets'):
         return self.fusion.forward_subsets(feats, masks)    # exact shortcut (late fusion)
     if plain and isinstance(self.fusion, ConcatFusion) and isinstance(self.head, nn.Linear) and feats[0].ndim == 2:
@@ -257,16 +269,19 @@ def encoder_for(shape:Sequence[int], # Per-sample shape: (D,), (L,) token ids, (
                 modality:str|None=None, # The modality kind (`robustmm.data.MODALITY_KINDS`); default from the shape
                 vocab_size:int|None=None, # Text: the size of the modality's vocabulary
                )->nn.Module:
-    "An MLP for vectors, an embedding bag for text, a 1-D CNN for series, a CNN or ResNet for images (per frame for video)."
+    """An MLP for vectors, an embedding bag for text, a 1-D CNN for series,
+    a CNN or ResNet for images (per frame for video)."""
     shape = tuple(shape)
     if kind not in ENCODERS: raise ValueError(f"unknown encoder kind {kind!r}: use one of {ENCODERS}")
     if kind.startswith('resnet') and kind != 'resnet':
-        if arch is not None and resnet_arch(arch) != kind: raise ValueError(f"encoder {kind!r} contradicts arch={arch!r}")
+        if arch is not None and resnet_arch(arch) != kind:
+            raise ValueError(f"encoder {kind!r} contradicts arch={arch!r}")
         kind, arch = 'resnet', kind
     modality = modality or {1: 'vector', 2: 'series', 4: 'video'}.get(len(shape), 'image')
     if modality in ('text', 'series'): return _sequence_encoder(modality, shape, out_dim, seg, vocab_size)
     if modality == 'video':
-        if len(shape) != 4: raise ValueError(f"a video modality needs (T, C, H, W) samples, got per-sample shape {shape}")
+        if len(shape) != 4:
+            raise ValueError(f"a video modality needs (T, C, H, W) samples, got per-sample shape {shape}")
         return VideoEncoder(encoder_for(shape[1:], out_dim, kind, seg, hidden, dropout, weights_path, arch, 'image'))
     if kind == 'auto': kind = 'mlp' if len(shape) == 1 else 'resnet' if arch is not None else 'cnn'
     if kind == 'mlp':
@@ -279,12 +294,13 @@ def encoder_for(shape:Sequence[int], # Per-sample shape: (D,), (L,) token ids, (
     return ResNetEncoder(shape[0], out, weights_path, 18 if arch is None else arch)
 
 # %% ../nbs/02_models.ipynb #60a83dfe
-def modality_encoders(ds, # A dataset following the `MultimodalBase` protocol
-                      encoder:str='auto', feat_dim:int=64, seg:bool|None=None,
-                      arch=None, # ResNet depth for image-like modalities (vectors keep an MLP)
-                      weights_path=None, # Local ResNet weights: one path, or {modality name: path}
-                      maps:bool=False, # Image-like modalities keep their feature map (vectors stay vectors), e.g. for an embedding on the map
-                      **enc_kwargs)->list[nn.Module]:
+def modality_encoders(
+    ds, # A dataset following the `MultimodalBase` protocol
+    encoder:str='auto', feat_dim:int=64, seg:bool|None=None,
+    arch=None, # ResNet depth for image-like modalities (vectors keep an MLP)
+    weights_path=None, # Local ResNet weights: one path, or {modality name: path}
+    maps:bool=False, # Image-like modalities keep their feature map (vectors stay vectors), e.g. for a map embedding
+    **enc_kwargs)->list[nn.Module]:
     "One encoder per modality of `ds`, chosen from its kind and per-sample shape (what every learner factory uses)."
     seg = ds.task == 'segmentation' if seg is None else seg
     encs = []
@@ -317,20 +333,22 @@ def missing_tokens(missing:str, encoders, shapes)->MissingTokens|None:
     return MissingTokens(feature_shapes(encoders, shapes))
 
 # %% ../nbs/02_models.ipynb #fe51f0f3
-def fusion_model(shapes:Sequence[Sequence[int]], # Per-sample shape of each modality
-                 n_classes:int,
-                 fusion:str='late', # 'late', 'concat' or 'weighted'
-                 names:Sequence[str]|None=None,
-                 encoder:str='auto', # One of ENCODERS
-                 feat_dim:int=64, # Feature size of each encoder (MLP/CNN)
-                 task:str='classification', # or 'segmentation'
-                 encoders:Sequence[nn.Module]|None=None, # Ready-made encoders (then `shapes` only counts the modalities)
-                 missing:str='zeros', # A missing modality's feature: 'zeros', or 'learned' (one trained token per modality)
-                 **enc_kwargs)->MultimodalNet:
+def fusion_model(
+    shapes:Sequence[Sequence[int]], # Per-sample shape of each modality
+    n_classes:int,
+    fusion:str='late', # 'late', 'concat' or 'weighted'
+    names:Sequence[str]|None=None,
+    encoder:str='auto', # One of ENCODERS
+    feat_dim:int=64, # Feature size of each encoder (MLP/CNN)
+    task:str='classification', # or 'segmentation'
+    encoders:Sequence[nn.Module]|None=None, # Ready-made encoders (then `shapes` only counts the modalities)
+    missing:str='zeros', # A missing modality's feature: 'zeros', or 'learned' (one trained token per modality)
+    **enc_kwargs)->MultimodalNet:
     "A baseline `MultimodalNet` built from the modality shapes (or from given encoders)."
     if task not in ('classification', 'segmentation'): raise ValueError(f"unknown task {task!r}")
     seg = task == 'segmentation'
-    encs = list(encoders) if encoders is not None else [encoder_for(s, feat_dim, encoder, seg, **enc_kwargs) for s in shapes]
+    encs = (list(encoders) if encoders is not None
+            else [encoder_for(s, feat_dim, encoder, seg, **enc_kwargs) for s in shapes])
     dims = [e.out_dim for e in encs]
     def head(d): return SegHead(d, n_classes, encs[0].stride) if seg else nn.Linear(d, n_classes)
     if fusion == 'late': net = MultimodalNet(encs, LateFusion([head(d) for d in dims]), None, names)
@@ -347,7 +365,8 @@ def encoder_stages(enc:nn.Module)->list:
     "The stages of a map encoder, in order: the points where fusion at several levels can happen."
     if isinstance(enc, ResNetEncoder): return [enc.stem[:3], nn.Sequential(enc.stem[3], enc.layers[0]), *enc.layers[1:]]
     if isinstance(enc, ConvEncoder): return list(enc.body)
-    raise TypeError(f"fusion at several levels needs a ConvEncoder or ResNetEncoder per modality, got {type(enc).__name__}")
+    raise TypeError("fusion at several levels needs a ConvEncoder or ResNetEncoder per modality, "
+                    f"got {type(enc).__name__}")
 
 # %% ../nbs/02_models.ipynb #a5950649
 def stage_channels(stage:nn.Module)->int:
@@ -362,7 +381,8 @@ class SqueezeExcite(nn.Module):
     def __init__(self, channels:int, reduction:int=16):
         super().__init__()
         h = max(1, channels//reduction)
-        self.gate = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, h, 1), nn.ReLU(inplace=True), nn.Conv2d(h, channels, 1), nn.Sigmoid())
+        self.gate = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, h, 1), nn.ReLU(inplace=True),
+                                  nn.Conv2d(h, channels, 1), nn.Sigmoid())
     def forward(self, x): return x*self.gate(x)
 
 # %% ../nbs/02_models.ipynb #d11e71b0
@@ -375,23 +395,27 @@ class SEAddFusion(nn.Module):
 
 # %% ../nbs/02_models.ipynb #73ee3f00
 class LevelFusion(nn.Module):
-    "Encode stage by stage and fuse the masked maps after every stage; the fused map feeds the `primary` stream's next stage."
-    def __init__(self, encoders:Sequence[nn.Module], # One ConvEncoder/ResNetEncoder per modality, with the same stage layout
-                 block=SEAddFusion, # `block(channels, n_modalities)` -> a module `(masked_maps, mask) -> fused` (or `(fused, *extras)`)
-                 primary:int=0, # The stream that carries the fused map (RGB in ESANet)
-                ):
+    """Encode stage by stage and fuse the masked maps after every stage;
+    the fused map feeds the `primary` stream's next stage."""
+    def __init__(self,
+        encoders:Sequence[nn.Module], # One ConvEncoder/ResNetEncoder per modality, with the same stage layout
+        block=SEAddFusion, # `block(channels, M)` -> a module `(masked_maps, mask) -> fused` (or `(fused, *extras)`)
+        primary:int=0, # The stream that carries the fused map (RGB in ESANet)
+    ):
         super().__init__()
         stages = [encoder_stages(e) for e in encoders]
         chans = [[stage_channels(s) for s in st] for st in stages]
         if any(c != chans[primary] for c in chans):
             raise ValueError(f"fusion at several levels needs the same stage widths in every encoder, got {chans}")
-        if not 0 <= primary < len(encoders): raise ValueError(f"primary must index one of the {len(encoders)} encoders, got {primary}")
+        if not 0 <= primary < len(encoders):
+            raise ValueError(f"primary must index one of the {len(encoders)} encoders, got {primary}")
         self.blocks = nn.ModuleList(block(c, len(encoders)) for c in chans[primary])
         self.primary, self.channels = primary, chans[primary]
         self.out_dim, self.stride = chans[primary][-1], encoders[primary].stride
         self.out = getattr(encoders[primary], 'out', 'map')
     def forward(self, encoders, xs, mask=None, missing=None):
-        "`(fused, extras)`: the last level's fused feature (pooled if the encoders give vectors) and each block's extra outputs."
+        """`(fused, extras)`: the last level's fused feature (pooled if the encoders give vectors)
+        and each block's extra outputs."""
         stages = [encoder_stages(e) for e in encoders]
         hs, extras = list(xs), []
         for l, block in enumerate(self.blocks):

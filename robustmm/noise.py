@@ -1,4 +1,4 @@
-"""Noise protocols: seeded corruption of a modality with a per-sample level on a documented scale (Gaussian, salt-and-pepper, blur), and the noisy-training protocol of the UDML experiments.
+"""Seeded noise protocols (Gaussian, salt-and-pepper, blur) with a per-sample level, and UDML's noisy-training protocol.
 
 Docs: https://robustmm.github.io/robustmm/noise.html.md"""
 

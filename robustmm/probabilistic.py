@@ -1,4 +1,4 @@
-"""Probabilistic embeddings: a feature as a Gaussian (mean and log-variance heads), a reparameterised sample in training, the mean at evaluation, and the KL divergence to a prior whose variance may differ per sample. Shared by UDML and DMRNet.
+"""Probabilistic embeddings (UDML, DMRNet): a feature as a Gaussian, sampled in training, and its KL to a prior.
 
 Docs: https://robustmm.github.io/robustmm/probabilistic.html.md"""
 
@@ -32,9 +32,10 @@ class ProbEmbedding(nn.Module):
 # %% ../nbs/02b_probabilistic.ipynb #c6e507c8
 def gaussian_kl(mu:torch.Tensor, sigma:torch.Tensor,
                 prior_var=1., # A number, or one prior variance per sample (B,)
-                reduce:str='sum', # 'sum' over each sample's elements (papers' classification), 'mean', or 'pixel': sum over channels, mean over pixels (segmentation code)
+                reduce:str='sum', # 'sum' over a sample's elements (classification), 'mean', or 'pixel' (segmentation)
                 eps:float=1e-8)->torch.Tensor:
-    "KL(N(mu, sigma^2) || N(0, prior_var)) per sample, reduced over elements, averaged over the batch."
+    """KL(N(mu, sigma^2) || N(0, prior_var)) per sample, reduced over elements, averaged over the batch.
+    'sum' is the papers' classification code; 'pixel' (sum over channels, mean over pixels) their segmentation code."""
     v = torch.as_tensor(prior_var, dtype=mu.dtype, device=mu.device)
     if v.ndim == 1: v = v.view(-1, *([1]*(mu.ndim-1)))
     if v.ndim == 0 and not isinstance(prior_var, torch.Tensor):
@@ -42,7 +43,9 @@ def gaussian_kl(mu:torch.Tensor, sigma:torch.Tensor,
     else: torch._assert_async((v > 0).all(), "prior variances must be > 0")   # checked on the device: no host sync
     s2 = sigma**2
     kl = 0.5*(s2/v + mu**2/v - torch.log(s2/v + eps) - 1)
-    if reduce not in ('sum', 'mean', 'pixel'): raise ValueError(f"reduce must be 'sum', 'mean' or 'pixel', got {reduce!r}")
-    if reduce == 'pixel' and kl.ndim > 2: return kl.sum(1).flatten(1).mean(1).mean()   # (B, C, H, W): per position over channels, then the mean position
+    if reduce not in ('sum', 'mean', 'pixel'):
+        raise ValueError(f"reduce must be 'sum', 'mean' or 'pixel', got {reduce!r}")
+    # (B, C, H, W): per position over channels, then the mean position
+    if reduce == 'pixel' and kl.ndim > 2: return kl.sum(1).flatten(1).mean(1).mean()
     kl = kl.flatten(1)
     return (kl.mean(1) if reduce == 'mean' else kl.sum(1)).mean()   # a vector's 'pixel' is the whole vector

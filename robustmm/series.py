@@ -1,4 +1,4 @@
-"""Multichannel time series `(C, T)` as a modality: per-channel standardisation, a 1-D convolutional encoder, channel dropout, `.npy` series files, and BasicMotions (a smartwatch's accelerometer and gyroscope) read from an installed package.
+"""Multichannel time series `(C, T)` as a modality: standardisation, a 1-D CNN encoder, channel dropout, BasicMotions.
 
 Docs: https://robustmm.github.io/robustmm/series.html.md"""
 

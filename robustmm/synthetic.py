@@ -1,4 +1,4 @@
-"""Synthetic multimodal data: vector modalities with controllable informativeness and learning difficulty, and RGB-D scenes for segmentation.
+"""Synthetic data: vector modalities of chosen informativeness and learning difficulty, RGB-D scenes for segmentation.
 
 Docs: https://robustmm.github.io/robustmm/synthetic.html.md"""
 

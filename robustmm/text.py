@@ -1,4 +1,4 @@
-"""Words and character n-grams, a vocabulary built on the training texts, an embedding-bag encoder and token noise: the pieces a `text` modality needs, independent of any dataset.
+"""Words and character n-grams, a vocabulary, an embedding-bag encoder and token noise: what a `text` modality needs.
 
 Docs: https://robustmm.github.io/robustmm/text.html.md"""
 
