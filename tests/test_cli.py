@@ -160,7 +160,8 @@ def test_quiet_prints_the_report_alone(tmp_path, capsys):
 @pytest.mark.slow
 def test_emoji_runs_with_its_own_splits_and_the_papers_baselines(tmp_path):
     "The shipped emoji-views benchmark from the command line, with ShaSpec and QMF among the methods."
-    r = _bench('--quick', '--dataset', 'emoji', '--methods', 'late,shaspec,qmf', '--out', str(tmp_path), '--device', 'cpu')
+    r = _bench('--quick', '--dataset', 'emoji', '--methods', 'late,shaspec,qmf', '--out', str(tmp_path),
+               '--device', 'cpu')
     assert r.returncode == 0, r.stderr[-3000:]
     meta = json.loads((tmp_path/'results.json').read_text())['meta']
     assert (meta['n_train'], meta['n_valid'], meta['n_test']) == (1150, 386, 370)
