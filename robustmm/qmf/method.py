@@ -112,7 +112,8 @@ def qmf_learner(dls, lam:float=1., # Ranking loss weight (code: 1 text-image and
     model = QMFNet(encs, fusion, ds.names, len(ds) if n_train is None else n_train)
     cbs = [SampleIndex(), UnimodalLoss(train_only=True), RankingLoss(lam, margin)] + list(L(kwargs.pop('cbs', None)))
     learn = mm_learner(idls, model, seed=seed, cbs=cbs, **kwargs)
-    learn.network_kwargs = dict(n_train=model.loss_history.losses.shape[1])   # the history's rows: to rebuild the network
+    # the history's rows: to rebuild the network
+    learn.network_kwargs = dict(n_train=model.loss_history.losses.shape[1])
     return learn
 
 # %% ../../nbs/56_qmf.ipynb #c2221f15
