@@ -10,7 +10,7 @@ import math
 from typing import Sequence
 import torch
 import matplotlib.pyplot as plt
-import robustmm.compat
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.learner import Metric
 from fastai.callback.core import Callback
 from fastai.torch_core import find_bs
@@ -31,13 +31,16 @@ def _with_mask(xb, mask, M):
     return (*tuple(xb)[:M], mask)
 
 class ModalityDropout(Callback):
-    "Drop whole modalities per sample during training; the `(B, M)` mask is appended to the inputs and kept in `learn.modality_mask`."
+    ("Drop whole modalities per sample during training; the `(B, M)` mask is appended to the inputs and kept in "
+     "`learn.modality_mask`.")
     run_valid, order = False, 2
     def __init__(self, mode:str='subsets', # 'subsets' (uniform over the 2^M-1 non-empty subsets) or 'bernoulli'
                  p:float=0.5, # Drop probability per modality (mode='bernoulli')
                  probs:Sequence[float]|None=None): # Subset probabilities (mode='subsets')
-        if mode not in ('subsets', 'bernoulli'): raise ValueError(f"unknown mode {mode!r}: use 'subsets' or 'bernoulli'")
-        if not (isinstance(p, (int, float)) and 0 <= p < 1): raise ValueError(f"the drop probability p must lie in [0, 1), got {p!r}")
+        if mode not in ('subsets', 'bernoulli'):
+            raise ValueError(f"unknown mode {mode!r}: use 'subsets' or 'bernoulli'")
+        if not (isinstance(p, (int, float)) and 0 <= p < 1):
+            raise ValueError(f"the drop probability p must lie in [0, 1), got {p!r}")
         self.mode, self.p, self.probs = mode, p, probs
     def before_batch(self):
         M = _n_modalities(self.learn)
@@ -58,7 +61,8 @@ class FixedSubset(Callback):
 
 # %% ../nbs/04_callbacks.ipynb #5c570a65
 class NoiseInjection(Callback):
-    "Corrupt modalities with per-sample, per-modality noise levels in training; record the levels (zeros when clean, inactive or validating)."
+    ("Corrupt modalities with per-sample, per-modality noise levels in training; "
+     "record the levels (zeros when clean, inactive or validating).")
     order = 1
     def __init__(self, noise:Noise, # The noise protocol, or a list with one per modality
                  levels:Sequence[float], # Levels to draw from (uniformly)
@@ -68,7 +72,8 @@ class NoiseInjection(Callback):
                  seed:int|None=None): # Seed of the noise stream (None: torch's global RNG)
         if not 0 <= p_clean <= 1: raise ValueError(f"p_clean must lie in [0, 1], got {p_clean}")
         check_levels(levels)
-        self.noise, self.levels, self.modalities, self.p_clean, self.append_level, self.seed = noise, torch.as_tensor(levels, dtype=torch.float), modalities, p_clean, append_level, seed
+        self.noise, self.levels, self.modalities = noise, torch.as_tensor(levels, dtype=torch.float), modalities
+        self.p_clean, self.append_level, self.seed = p_clean, append_level, seed
         self.active = True  # schedules (e.g. UDML's clean phase) switch the noise off and on
 
 # %% ../nbs/04_callbacks.ipynb #da319da3
@@ -79,7 +84,8 @@ def before_fit(self:NoiseInjection):   # one stream per process of a launch
 
 @patch
 def noise_generator(self:NoiseInjection, device:torch.device):
-    "The generator the noise is drawn from: on the CPU the level stream itself; on a GPU one on that device (no host copy of the noise)."
+    ("The generator the noise is drawn from: on the CPU the level stream itself; "
+     "on a GPU one on that device (no host copy of the noise).")
     if self.gen is None or device.type == 'cpu': return self.gen
     if self._device_gen is None or self._device_gen.device != device:
         self._device_gen = torch.Generator(device=device).manual_seed(self.seed + rank())
@@ -104,7 +110,8 @@ def before_batch(self:NoiseInjection):
     lv = self.sample_levels(bs, M) if (self.training and self.active) else torch.zeros(bs, M)
     noisy = (lv > 0).any(0).tolist()   # the levels live on the CPU: a list, not a scalar read per modality
     for m in range(M):
-        if noisy[m]: xs[m] = noise_for(self.noise, m)(xs[m], lv[:, m].to(xs[m].device), self.noise_generator(xs[m].device))
+        if noisy[m]: xs[m] = noise_for(self.noise, m)(xs[m], lv[:, m].to(xs[m].device),
+                                                      self.noise_generator(xs[m].device))
     lv = lv.to(xs[0].device)
     self.learn.noise_level = lv
     self.learn.xb = (*xs, *self.xb[M:])
@@ -126,12 +133,15 @@ class PhaseSchedule(Callback):
 # %% ../nbs/04_callbacks.ipynb #4eb09d0c
 def noisy_training_cbs(levels:Sequence[float]=UDML_LEVELS, noise=None, p_clean:float=0.5, noise_start:float=0.3,
                        flag_start:float|None=None, seed:int|None=0)->list:
-    "Callbacks of the shared protocol: noise injection with known levels, off during the first `noise_start` of training."
-    return [NoiseInjection(noise or udml_noise(), levels, p_clean=p_clean, seed=seed), PhaseSchedule(noise_start, flag_start)]
+    ("Callbacks of the shared protocol: noise injection with known levels, off during the first `noise_start` of "
+     "training.")
+    return [NoiseInjection(noise or udml_noise(), levels, p_clean=p_clean, seed=seed),
+            PhaseSchedule(noise_start, flag_start)]
 
 # %% ../nbs/04_callbacks.ipynb #9257f599
 class AuxOutputs(Callback):
-    "Split a model output `(logits, aux_dict)` into `learn.pred` and `learn.aux` (half-precision aux tensors become float32)."
+    ("Split a model output `(logits, aux_dict)` into `learn.pred` and `learn.aux` (half-precision aux tensors become "
+     "float32).")
     order = -5
     def after_pred(self):
         p = self.pred
@@ -168,7 +178,8 @@ class LossTerm(Callback):
     order, name = 5, 'term'
     def __init__(self, weight:float=1., name:str|None=None, train_only:bool=False):
         if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
-            raise ValueError(f"the weight of loss term {name or self.name!r} must be a finite number >= 0, got {weight!r}")
+            raise ValueError(f"the weight of loss term {name or self.name!r} must be a finite number >= 0, got "
+                             f"{weight!r}")
         self.weight, self.train_only = weight, train_only
         if name is not None: self.name = name
     def term(self)->torch.Tensor|None: raise NotImplementedError
@@ -183,7 +194,8 @@ class LossTerm(Callback):
 
 # %% ../nbs/04_callbacks.ipynb #a1850896
 class LossParts(Callback):
-    "Log the task loss and every `LossTerm` as metrics; keep per-batch training values of the last training run in `history`."
+    ("Log the task loss and every `LossTerm` as metrics; keep per-batch training values of the last training run in "
+     "`history`.")
     order = -1
     def before_fit(self):   # also runs inside validate/get_preds: the history is reset only when a training run starts
         names = ['task'] + [cb.name for cb in self.learn.cbs if isinstance(cb, LossTerm)]
@@ -231,6 +243,7 @@ class FiniteLoss(Callback):
     def before_backward(self):
         if not bool(torch.isfinite(self.learn.loss_grad).all()):
             parts = {k: float(v) for k, v in getattr(self.learn, 'loss_parts', {}).items()}
-            raise NonFiniteLossError(f"the training loss is {float(self.learn.loss_grad.detach())} at epoch {self.epoch}, batch {self.iter}; "
+            raise NonFiniteLossError(f"the training loss is {float(self.learn.loss_grad.detach())} at epoch "
+                                     f"{self.epoch}, batch {self.iter}; "
                                      f"loss parts: {parts}. Lower the learning rate, check the inputs for NaN/inf, "
                                      "or pass check_finite=False to train on regardless")

@@ -7,14 +7,13 @@ Docs: https://robustmm.github.io/robustmm/evaluate.html.md"""
 # %% ../nbs/05_evaluate.ipynb #59b852a9
 from __future__ import annotations
 from typing import Sequence
-import numpy as np, pandas as pd, torch, torch.nn as nn
-import matplotlib.pyplot as plt
+import numpy as np, pandas as pd, torch
 from fastprogress.fastprogress import progress_bar
-from .core import all_subsets, subset_index, subset_name, subset_mask, subset_masks, apply_mask, _expand_mask, check_mask, sample_modality_mask
+from .core import (all_subsets, subset_index, subset_name, subset_mask, subset_masks, apply_mask, _expand_mask,
+                           check_mask, sample_modality_mask)
 from .noise import Noise, GaussianNoise, modality_generator, check_levels, noise_for
-from .progress import captured_notebook
 from .metrics import confusion_matrix, metric_fn
-from .models import MultimodalNet, repeat_batch, stacked_subset_outputs, subset_output_chunks
+from .models import MultimodalNet, repeat_batch, subset_output_chunks
 
 # %% auto #0
 __all__ = ['main_output', 'subset_confusions', 'evaluate_subsets', 'CorruptedBatch', 'evaluate_noise', 'random_presence',
@@ -33,14 +32,16 @@ def _resolve(model, dl):
         model = model.model
     if dl is None: raise ValueError("pass a DataLoader (dl=...) when evaluating a bare model")
     if not isinstance(model, MultimodalNet):
-        raise TypeError(f"the model must be a robustmm MultimodalNet (encode -> fuse -> head), got {type(model).__name__}")
+        raise TypeError("the model must be a robustmm MultimodalNet (encode -> fuse -> head), got "
+                        f"{type(model).__name__}")
     return model, dl
 
 # %% ../nbs/05_evaluate.ipynb #e039ce05
 def _device(model): return next(model.parameters()).device
 
 def _task_info(dl):
-    "`(ignore_index, names)` of the evaluated data; the number of classes comes from the model's outputs, never from the split"
+    ("`(ignore_index, names)` of the evaluated data; the number of classes comes from the model's outputs, never from "
+     "the split")
     ds = dl.dataset
     return getattr(ds, 'ignore_index', None), getattr(ds, 'names', None)
 
@@ -81,14 +82,17 @@ def _grouped_confusion(pred, targ, group, n_groups:int, K:int, ignore_index=None
 
 # %% ../nbs/05_evaluate.ipynb #35f09d58
 @torch.no_grad()
-def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool=True, max_rows:int=16384, progress:bool=False,
-                      max_bytes:int=2**25): # Batched: outputs (and repeated features) held at once, in bytes; each chunk goes straight into its confusion matrices
-    "`(subsets, cms, names)`: the `(S, K, K)` confusion matrices of every modality subset on `dl` (the loop behind `evaluate_subsets`)."
+def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool=True, max_rows:int=16384,
+                      progress:bool=False,
+                      max_bytes:int=2**25): # Batched: at most this many bytes of outputs and repeated features at once
+    ("`(subsets, cms, names)`: the `(S, K, K)` confusion matrices of every modality subset on `dl` (the loop behind "
+     "`evaluate_subsets`).")
     model, dl = _resolve(model, dl)
     if level not in ('feature', 'input'): raise ValueError(f"level must be 'feature' or 'input', got {level!r}")
     M, (ign, names) = model.n_modalities, _task_info(dl)
     names = names or model.names
-    if subsets is not None and len(subsets) == 0: raise ValueError("subsets must not be empty (None means every subset)")
+    if subsets is not None and len(subsets) == 0:
+        raise ValueError("subsets must not be empty (None means every subset)")
     subsets = all_subsets(M) if subsets is None else [subset_index(s, names, M) for s in subsets]
     was_training = model.training; model.eval()
     dev = _device(model)
@@ -100,7 +104,8 @@ def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool
             xs, y = [x.to(dev) for x in b[:M]], b[M].to(dev)
             B = len(y)
             if batched and level == 'feature':
-                feats = model.encode(*xs)  # each encoder once; then every subset from the same features, a bounded chunk at a time
+                # each encoder once; then every subset from the same features, a bounded chunk at a time
+                feats = model.encode(*xs)
                 for lo, out in subset_output_chunks(model, feats, table, max_bytes, max_rows):
                     n = out.shape[0]; out = out.flatten(0, 1)
                     if cms is None: K = _n_outputs(out); cms = torch.zeros(S, K, K, dtype=torch.long)
@@ -111,7 +116,8 @@ def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool
                 for i in range(S):
                     mask = table[i].expand(B, M)
                     out = main_output(model(*apply_mask(xs, mask), mask) if level == 'input' else model(*xs, mask))
-                    if cms is None: K = _n_outputs(out); cms = torch.zeros(S, K, K, dtype=torch.long); _check_targets(y, K, ign)
+                    if cms is None:
+                        K = _n_outputs(out); cms = torch.zeros(S, K, K, dtype=torch.long); _check_targets(y, K, ign)
                     cms[i] += confusion_matrix(out, y, K, ign)
     finally: model.train(was_training)
     if cms is None: raise ValueError("the DataLoader yielded no batch: nothing to evaluate")
@@ -123,8 +129,10 @@ def evaluate_subsets(model, # A Learner, or a module with encode/fuse/head
                      dl=None, # DataLoader (default: the learner's validation set)
                      metrics:Sequence[str]=('accuracy',), # Names from robustmm.metrics.METRICS
                      subsets=None, # Subsets to evaluate (default: all non-empty ones)
-                     level:str='feature', # 'feature': missing features zeroed after the encoders; 'input': zeroed inputs
-                     batched:bool=True, # Encode once per batch and stack the subsets (False: the whole model per subset and batch)
+                     # 'feature': missing features zeroed after the encoders; 'input': zeroed inputs
+                     level:str='feature',
+                     # Encode once per batch and stack the subsets (False: the whole model per subset and batch)
+                     batched:bool=True,
                      max_rows:int=16384, # Batched: at most this many (subset, sample) rows per fuse+head call
                      max_bytes:int=2**25, # Batched: at most this many bytes of outputs and repeated features at once
                      progress:bool=False)->pd.DataFrame:
@@ -133,7 +141,8 @@ def evaluate_subsets(model, # A Learner, or a module with encode/fuse/head
     if isinstance(metrics, str): metrics = [metrics]
     for m in metrics: metric_fn(m)
     subsets, cms, names = subset_confusions(model, dl, subsets, level, batched, max_rows, progress, max_bytes)
-    df = pd.DataFrame([{'subset': subset_name(s, names), 'n_modalities': len(s), **_scores(cms[i], metrics)} for i, s in enumerate(subsets)]).set_index('subset')
+    df = pd.DataFrame([{'subset': subset_name(s, names), 'n_modalities': len(s), **_scores(cms[i], metrics)}
+                       for i, s in enumerate(subsets)]).set_index('subset')
     summ = _summary_rows(df, metrics); summ['n_modalities'] = np.nan
     return pd.concat([df, summ[df.columns]])
 
@@ -143,12 +152,14 @@ def _corrupt_sets(corrupt, M, names):
         sets = [(m,) for m in range(M)] if corrupt != 'all' else []
         if corrupt != 'each' and M > 1 or corrupt == 'all': sets.append(tuple(range(M)))
         return sets
-    if isinstance(corrupt, str): raise ValueError(f"corrupt must be 'each', 'all', 'each+all' or a list of modality subsets, got {corrupt!r}")
+    if isinstance(corrupt, str):
+        raise ValueError(f"corrupt must be 'each', 'all', 'each+all' or a list of modality subsets, got {corrupt!r}")
     return [subset_index(s, names, M) for s in corrupt]
 
 # %% ../nbs/05_evaluate.ipynb #928cedc8
 class CorruptedBatch:
-    "One batch's corrupted inputs and their features, each made once per modality and level and shared by every corrupted set."
+    ("One batch's corrupted inputs and their features, each made once per modality and level and shared by every "
+     "corrupted set.")
     def __init__(self, model, xs, noise, seed:int, batch_idx:int, hit=None):
         self.model, self.xs, self.noise, self.seed, self.bi, self.hit = model, xs, noise, seed, batch_idx, hit
         self.inputs, self.feats = {}, {}
@@ -166,7 +177,8 @@ class CorruptedBatch:
 
 # %% ../nbs/05_evaluate.ipynb #e1baed03
 def _noisy_output(model, cb:CorruptedBatch, clean, corrupted, level, mask):
-    "The model's output with the modalities of `corrupted` at `level` (whole model for models that fuse while encoding)."
+    ("The model's output with the modalities of `corrupted` at `level` (whole model for models that fuse while "
+     "encoding).")
     M = model.n_modalities
     if model.fuses_while_encoding:
         ins = [cb.input(i, level) if i in corrupted else cb.xs[i] for i in range(M)]
@@ -192,7 +204,8 @@ def evaluate_noise(model, dl=None,
     names = names or model.names
     sets, levels = _corrupt_sets(corrupt, M, names), check_levels(levels)
     if not sets: raise ValueError("corrupt must name at least one modality set")
-    if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1): raise ValueError(f"fraction must lie in (0, 1], got {fraction!r}")
+    if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
+        raise ValueError(f"fraction must lie in (0, 1], got {fraction!r}")
     present = subset_index(mask, names, M) if mask is not None else None
     cms, dev, was_training = None, _device(model), model.training; model.eval()
     try:
@@ -202,9 +215,13 @@ def evaluate_noise(model, dl=None,
             clean = None if model.fuses_while_encoding else model.encode(*xs)
             clean_out = main_output(model.head(model.fuse(clean, bmask)) if clean is not None else
                                     model(*xs, bmask) if bmask is not None else model(*xs))
-            if cms is None: K = _n_outputs(clean_out); cms = {(s, l): torch.zeros(K, K, dtype=torch.long) for s in sets for l in levels}
+            if cms is None:
+                K = _n_outputs(clean_out)
+                cms = {(s, l): torch.zeros(K, K, dtype=torch.long) for s in sets for l in levels}
             _check_targets(y, K, ign)
-            hit = None if fraction == 1 else (torch.rand(len(y), generator=modality_generator(seed, bi, -1)) < fraction).to(dev)   # the same samples for every set and level
+            # the same samples for every set and level
+            hit = None if fraction == 1 else (torch.rand(len(y), generator=modality_generator(seed, bi, -1))
+                                              < fraction).to(dev)
             cb = CorruptedBatch(model, xs, noise, seed, bi, hit)
             for s in sets:
                 for l in levels:
@@ -212,17 +229,21 @@ def evaluate_noise(model, dl=None,
                     cms[s, l] += confusion_matrix(out, y, K, ign)
     finally: model.train(was_training)
     if cms is None: raise ValueError("the DataLoader yielded no batch: nothing to evaluate")
-    return pd.DataFrame([{'corrupted': subset_name(s, names), 'level': l, **_scores(cms[s, l], metrics)} for s in sets for l in levels])
+    return pd.DataFrame([{'corrupted': subset_name(s, names), 'level': l, **_scores(cms[s, l], metrics)}
+                         for s in sets for l in levels])
 
 # %% ../nbs/05_evaluate.ipynb #e9d8dd3e
 def random_presence(n:int, n_modalities:int, rate:float, seed:int=0)->torch.Tensor:
-    "`(n, M)` boolean presence, seeded: each modality missing with probability `rate`, independently; an all-missing row keeps one modality at random."
+    ("`(n, M)` boolean presence, seeded: each modality missing with probability `rate`, independently; "
+     "an all-missing row keeps one modality at random.")
     return sample_modality_mask(n, n_modalities, 'bernoulli', rate, generator=torch.Generator().manual_seed(seed))
 
 # %% ../nbs/05_evaluate.ipynb #ae63c684
 def _shuffles(dl)->bool:
-    "Whether `dl` yields its samples in a random order (a fastai DataLoader with `shuffle`, or a torch one with a random sampler)."
-    return bool(getattr(dl, 'shuffle', False)) or isinstance(getattr(dl, 'sampler', None), torch.utils.data.RandomSampler)
+    ("Whether `dl` yields its samples in a random order (a fastai DataLoader with `shuffle`, or a torch one with a "
+     "random sampler).")
+    return bool(getattr(dl, 'shuffle', False)) or isinstance(getattr(dl, 'sampler', None),
+                                                             torch.utils.data.RandomSampler)
 
 # %% ../nbs/05_evaluate.ipynb #b2edff7d
 @torch.no_grad()
@@ -244,7 +265,8 @@ def evaluate_presence(model, # A Learner, or a module with encode/fuse/head
     try:
         for b in dl:
             xs, y = [x.to(dev) for x in b[:M]], b[M].to(dev)
-            if start + len(y) > len(presence): raise ValueError(f"presence has {len(presence)} rows but the DataLoader yields more samples")
+            if start + len(y) > len(presence):
+                raise ValueError(f"presence has {len(presence)} rows but the DataLoader yields more samples")
             mask = presence[start:start + len(y)].to(dev); start += len(y)
             out = main_output(model(*apply_mask(xs, mask), mask) if level == 'input' else model(*xs, mask))
             if cm is None: K = _n_outputs(out); cm = torch.zeros(K, K, dtype=torch.long)
@@ -252,7 +274,8 @@ def evaluate_presence(model, # A Learner, or a module with encode/fuse/head
             cm += confusion_matrix(out, y, K, ign)
     finally: model.train(was_training)
     if cm is None: raise ValueError("the DataLoader yielded no batch: nothing to evaluate")
-    if start != len(presence): raise ValueError(f"presence has {len(presence)} rows for the {start} samples of the DataLoader")
+    if start != len(presence):
+        raise ValueError(f"presence has {len(presence)} rows for the {start} samples of the DataLoader")
     return _scores(cm, metrics)
 
 # %% ../nbs/05_evaluate.ipynb #727efa49
@@ -260,12 +283,14 @@ def evaluate_presence(model, # A Learner, or a module with encode/fuse/head
 def predict_with_presence(learners:dict, # {name: Learner or model}
                           xs:Sequence[torch.Tensor], # One batch of inputs, one tensor per modality
                           presence:Sequence[bool]): # Which modalities are present (the same for every row)
-    "Each model's class probabilities `(B, K)` when only the `presence` modalities reach it (the others masked, as at deployment)."
+    ("Each model's class probabilities `(B, K)` when only the `presence` modalities reach it (the others masked, as at "
+     "deployment).")
     out = {}
     for name, l in learners.items():
         model = l.model if hasattr(l, 'model') else l
         dev = next(model.parameters()).device
-        mask = check_mask(torch.as_tensor(list(presence), dtype=torch.bool).expand(len(xs[0]), -1).to(dev), model.n_modalities)
+        mask = check_mask(torch.as_tensor(list(presence), dtype=torch.bool).expand(len(xs[0]), -1).to(dev),
+                          model.n_modalities)
         was = model.training; model.eval()
         try: out[name] = main_output(model(*[x.to(dev) for x in xs], mask)).float().softmax(1).cpu()
         finally: model.train(was)

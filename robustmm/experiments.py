@@ -20,11 +20,13 @@ from .core import subset_index
 __all__ = ['UDML_METHODS', 'udml_noise_table', 'privileged_table']
 
 # %% ../nbs/60_experiments.ipynb #af2aff63
-UDML_METHODS = {'static fusion': partial(noisy_fusion_learner, fusion='concat'), 'empirical dynamic fusion': dynamic_fusion_learner, 'UDML': udml_learner}
+UDML_METHODS = {'static fusion': partial(noisy_fusion_learner, fusion='concat'),
+                'empirical dynamic fusion': dynamic_fusion_learner, 'UDML': udml_learner}
 
 def udml_noise_table(dls, methods=None, seeds=(0, 1, 2), epochs:int=16, lr:float=3e-3,
                      test_levels=(0., 1., 2., 4., 8., 12., 16.), noise=None)->pd.DataFrame:
-    "Train each method with each seed; accuracy per test level, averaged over single-modality corruptions ('each') and for all modalities ('all')."
+    ("Train each method with each seed; accuracy per test level, averaged over single-modality corruptions ('each') "
+     "and for all modalities ('all').")
     methods = methods or UDML_METHODS
     rows = []
     for name, make in methods.items():
@@ -35,18 +37,22 @@ def udml_noise_table(dls, methods=None, seeds=(0, 1, 2), epochs:int=16, lr:float
             full = '+'.join(dls.names)
             for lv, g in res.groupby('level'):
                 rows.append({'method': name, 'seed': seed, 'level': lv,
-                             'each': g[g.corrupted != full].accuracy.mean(), 'all': g[g.corrupted == full].accuracy.item()})
+                             'each': g[g.corrupted != full].accuracy.mean(),
+                             'all': g[g.corrupted == full].accuracy.item()})
     return pd.DataFrame(rows)
 
 # %% ../nbs/60_experiments.ipynb #7524d653
 def privileged_table(dls, available, privileged, seeds=(0, 1, 2), epochs:int=20, lr:float=3e-3, metric_idx:int=1,
-                     per_seed:bool=False)->pd.DataFrame: # one row per seed (for paired comparisons) instead of mean and std
-    "Test metric with the privileged modality missing: one-stage, two-stage, available-only, ablations; and the full-modality upper bound."
+                     # one row per seed (for paired comparisons) instead of mean and std
+                     per_seed:bool=False)->pd.DataFrame:
+    ("Test metric with the privileged modality missing: one-stage, two-stage, available-only, ablations; "
+     "and the full-modality upper bound.")
     a = subset_index(available, dls.names, dls.n_modalities)[0]
     rows = {}
     for seed in seeds:
         t = privileged_teacher(dls, privileged, epochs, lr, seed)
-        def fit(l, two=False):   # every student gets `epochs` passes over the data; two-stage splits them between its stages
+        # every student gets `epochs` passes over the data; two-stage splits them between its stages
+        def fit(l, two=False):
             if two: twostage_fit(l, epochs//2, lr)
             else:
                 with l.no_bar(), l.no_logging(): l.fit_one_cycle(epochs, lr)

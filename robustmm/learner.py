@@ -34,9 +34,12 @@ __all__ = ['CrossEntropy', 'default_loss_and_metrics', 'task_of', 'MMLearner', '
 
 # %% ../nbs/04d_learner.ipynb #887438ea
 class CrossEntropy:
-    "Cross-entropy on plain tensors, for logits `(B, K)` or per-pixel logits `(B, K, H, W)`, with fastai's `activation`/`decodes`."
-    def __init__(self, ignore_index:int=-100, reduction:str='mean'): self.ignore_index, self.reduction = ignore_index, reduction
-    def __call__(self, pred, targ): return F.cross_entropy(pred, targ.long(), ignore_index=self.ignore_index, reduction=self.reduction)
+    ("Cross-entropy on plain tensors, for logits `(B, K)` or per-pixel logits `(B, K, H, W)`, with fastai's "
+     "`activation`/`decodes`.")
+    def __init__(self, ignore_index:int=-100, reduction:str='mean'):
+        self.ignore_index, self.reduction = ignore_index, reduction
+    def __call__(self, pred, targ): return F.cross_entropy(pred, targ.long(), ignore_index=self.ignore_index,
+                                                           reduction=self.reduction)
     def activation(self, x): return F.softmax(x, dim=1)
     def decodes(self, x): return x.argmax(dim=1)
     def __repr__(self): return f'CrossEntropy(ignore_index={self.ignore_index}, reduction={self.reduction!r})'
@@ -69,7 +72,8 @@ class MMLearner(Learner):
 
 # %% ../nbs/04d_learner.ipynb #97fb80c7
 def modality_dropout_cb(spec)->Callback|None:
-    "The `ModalityDropout` for `spec`: None/False (none), True or 'subsets', 'bernoulli', a drop probability, or a callback."
+    ("The `ModalityDropout` for `spec`: None/False (none), True or 'subsets', 'bernoulli', a drop probability, or a "
+     "callback.")
     if spec is None or spec is False: return None
     if spec is True: return ModalityDropout('subsets')
     if isinstance(spec, Callback): return spec
@@ -80,7 +84,8 @@ def modality_dropout_cb(spec)->Callback|None:
 
 # %% ../nbs/04d_learner.ipynb #fa9a64e8
 def mm_learner(dls, model:nn.Module, loss_func=None, metrics=None,
-               modality_dropout=None, # None/False, True or 'subsets', 'bernoulli', a drop probability, or a ModalityDropout
+               # None/False, True or 'subsets', 'bernoulli', a drop probability, or a ModalityDropout
+               modality_dropout=None,
                seed:int|None=0, opt_func=FastAdam, lr:float=1e-3, cbs=None,
                check_finite:bool=True, # Stop with an error on a NaN/infinite training loss (`FiniteLoss`)
                **kwargs)->MMLearner:
@@ -109,13 +114,15 @@ def fusion_learner(dls, fusion:str='late', # 'late', 'concat' or 'weighted'
                    seed:int|None=0, # Seeds model init and the data order
                    arch=None, # ResNet depth (18/34/50) for image-like modalities
                    weights_path=None, # Local ResNet weights: a path or {modality: path}
-                   missing:str='zeros', # A missing modality's feature: 'zeros', or 'learned' (a trained token per modality)
+                   # A missing modality's feature: 'zeros', or 'learned' (a trained token per modality)
+                   missing:str='zeros',
                    enc_kwargs:dict|None=None, **kwargs)->Learner:
     "A seeded `Learner` for a fusion baseline built from `dls`."
     if seed is not None: set_seed(seed, reproducible=True)
     ds = dls.train_ds
     encs = modality_encoders(ds, encoder, feat_dim, arch=arch, weights_path=weights_path, **(enc_kwargs or {}))
-    model = fusion_model(list(ds.shapes.values()), ds.n_classes, fusion, ds.names, task=ds.task, encoders=encs, missing=missing)
+    model = fusion_model(list(ds.shapes.values()), ds.n_classes, fusion, ds.names, task=ds.task, encoders=encs,
+                         missing=missing)
     return mm_learner(dls, model, modality_dropout=modality_dropout, seed=seed, **kwargs)
 
 # %% ../nbs/04d_learner.ipynb #d232c598
@@ -124,7 +131,8 @@ def noisy_fusion_learner(dls, fusion:str='late', seed:int|None=0,
                          noise=None, # The training noise protocol (or one per modality); default `udml_noise()`
                          noise_start:float=0.3, # Clean training until this fraction, noisy after
                          **kwargs)->MMLearner:
-    "A fusion baseline trained with the shared noisy-data protocol: the fair comparison for a method trained with noise."
+    ("A fusion baseline trained with the shared noisy-data protocol: the fair comparison for a method trained with "
+     "noise.")
     cbs = noisy_training_cbs(levels, noise, noise_start=noise_start, seed=seed) + list(L(kwargs.pop('cbs', None)))
     return fusion_learner(dls, fusion, seed=seed, cbs=cbs, **kwargs)
 

@@ -21,16 +21,22 @@ __all__ = ['PROBLEMS', 'TRAINING', 'Recipe', 'register', 'recipes', 'method_name
 
 # %% ../nbs/08_methods.ipynb #3a184581
 PROBLEMS = ('baseline', 'noisy', 'missing', 'privileged')   # what a method is for
-TRAINING = ('complete', 'subsets', 'noise')                   # what it trains on: complete data, random modality subsets, noisy data
+# what it trains on: complete data, random modality subsets, noisy data
+TRAINING = ('complete', 'subsets', 'noise')
 
 # %% ../nbs/08_methods.ipynb #3363dd2b
 def _check_recipe(self):
     "Clear errors for a malformed recipe, when it is made."
-    if not self.name or any(c in self.name for c in ', '): raise ValueError(f"a method name must be non-empty, without commas or spaces: {self.name!r}")
-    if not callable(self.learner): raise TypeError(f"{self.name}: learner must be callable, got {type(self.learner).__name__}")
-    if self.problem not in PROBLEMS: raise ValueError(f"{self.name}: problem must be one of {PROBLEMS}, got {self.problem!r}")
-    if self.training not in TRAINING: raise ValueError(f"{self.name}: training must be one of {TRAINING}, got {self.training!r}")
-    if self.teacher is not None and not callable(self.teacher): raise TypeError(f"{self.name}: teacher must be callable")
+    if not self.name or any(c in self.name for c in ', '):
+        raise ValueError(f"a method name must be non-empty, without commas or spaces: {self.name!r}")
+    if not callable(self.learner):
+        raise TypeError(f"{self.name}: learner must be callable, got {type(self.learner).__name__}")
+    if self.problem not in PROBLEMS:
+        raise ValueError(f"{self.name}: problem must be one of {PROBLEMS}, got {self.problem!r}")
+    if self.training not in TRAINING:
+        raise ValueError(f"{self.name}: training must be one of {TRAINING}, got {self.training!r}")
+    if self.teacher is not None and not callable(self.teacher):
+        raise TypeError(f"{self.name}: teacher must be callable")
 
 # %% ../nbs/08_methods.ipynb #ae350305
 @dataclass(frozen=True)
@@ -41,7 +47,8 @@ class Recipe:
     title: str = ''              # its name in tables and docs, e.g. 'UDML'
     problem: str = 'baseline'    # one of PROBLEMS
     training: str = 'complete'   # one of TRAINING; 'noise': the data's noise protocol is passed as `noise=`, `levels=`
-    teacher: Callable|None = None   # `teacher(dls, seed=, epochs=, lr=, available=)`, trained first, passed as `teacher=`
+    # `teacher(dls, seed=, epochs=, lr=, available=)`, trained first, passed as `teacher=`
+    teacher: Callable|None = None
     privileged: bool = False     # deploys with one modality (`available=`); the others reach only its teacher
     needs_valid: bool = False    # selects or mines on the validation split
     baselines: tuple = ()        # the registered methods it is judged against, strongest first
@@ -62,7 +69,8 @@ def register(recipe:Recipe)->Recipe:
     if not isinstance(recipe, Recipe): raise TypeError(f"register takes a Recipe, got {type(recipe).__name__}")
     old = _REGISTRY.get(recipe.name)
     if old is not None and old.module != recipe.module:
-        raise ValueError(f"a method named {recipe.name!r} is already registered (from {old.module or 'another module'})")
+        raise ValueError(f"a method named {recipe.name!r} is already registered (from "
+                         f"{old.module or 'another module'})")
     _REGISTRY[recipe.name] = recipe
     return recipe
 
@@ -82,7 +90,8 @@ def _discover():
 def recipes(problem:str|None=None)->list:
     "Every registered recipe (or those for `problem`), in listing order."
     _discover()
-    if problem is not None and problem not in PROBLEMS: raise ValueError(f"problem must be one of {PROBLEMS}, got {problem!r}")
+    if problem is not None and problem not in PROBLEMS:
+        raise ValueError(f"problem must be one of {PROBLEMS}, got {problem!r}")
     rs = [r for r in _REGISTRY.values() if problem is None or r.problem == problem]
     return sorted(rs, key=lambda r: r.order)
 
@@ -99,7 +108,8 @@ def get_recipe(name:str)->Recipe:
 # %% ../nbs/08_methods.ipynb #77517616
 @patch
 def build(self:Recipe, dls, seed:int=0, epochs:int=10, lr:float=3e-3,
-          noise:dict|None=None, # The data's noisy-training protocol, `{'noise': ..., 'levels': ...}`, for training='noise'
+          # The data's noisy-training protocol, `{'noise': ..., 'levels': ...}`, for training='noise'
+          noise:dict|None=None,
           available:int=0, # Privileged methods: the modality they deploy with
           **kwargs):
     "The method's `Learner` on `dls`; its teacher is trained first with `epochs` and `lr` (`learn.teacher_seconds`)."
@@ -118,7 +128,8 @@ def build(self:Recipe, dls, seed:int=0, epochs:int=10, lr:float=3e-3,
 
 # %% ../nbs/08_methods.ipynb #0785626b
 def available_only_learner(dls, available:int=0, seed:int=0, **kwargs):
-    "The privileged-modality baseline: the concatenation network trained and deployed with the available modality alone."
+    ("The privileged-modality baseline: the concatenation network trained and deployed with the available modality "
+     "alone.")
     return fusion_learner(dls, 'concat', seed=seed, cbs=FixedSubset([available]), **kwargs)
 
 # %% ../nbs/08_methods.ipynb #ac1fa0d4
@@ -130,16 +141,25 @@ for _r in (
            summary='the features concatenated, one linear head', **_B),
     Recipe('weighted', partial(fusion_learner, fusion='weighted'), 'learned static weights', order=12,
            summary='one learned weight per modality, renormalised over the present ones', **_B),
-    Recipe('late+dropout', partial(fusion_learner, fusion='late', modality_dropout='subsets'), 'late fusion + modality dropout',
-           training='subsets', default=True, order=13, summary='late fusion trained on uniformly random modality subsets', **_B),
-    Recipe('concat+dropout', partial(fusion_learner, fusion='concat', modality_dropout='subsets'), 'concatenation + modality dropout',
+    Recipe('late+dropout', partial(fusion_learner, fusion='late', modality_dropout='subsets'),
+           'late fusion + modality dropout',
+           training='subsets', default=True, order=13,
+           summary='late fusion trained on uniformly random modality subsets', **_B),
+    Recipe('concat+dropout', partial(fusion_learner, fusion='concat', modality_dropout='subsets'),
+           'concatenation + modality dropout',
            training='subsets', order=14, summary='concatenation trained on uniformly random modality subsets', **_B),
-    Recipe('late+noise', partial(noisy_fusion_learner, fusion='late'), 'late fusion trained with noise', training='noise',
-           order=15, summary="late fusion trained with the data's noise protocol: the fair baseline of a noise-trained method", **_B),
-    Recipe('concat+noise', partial(noisy_fusion_learner, fusion='concat'), 'concatenation trained with noise', training='noise',
-           order=15, summary="static (concatenation) fusion trained with the data's noise protocol: UDML's static baseline", **_B),
-    Recipe('common_subspace', common_subspace_learner, 'common subspace (modality dropout)', training='subsets', default=True, order=16,
-           summary="the missing-modality methods' network with point embeddings, trained on random modality subsets", **_B),
+    Recipe('late+noise', partial(noisy_fusion_learner, fusion='late'), 'late fusion trained with noise',
+           training='noise', order=15,
+           summary="late fusion trained with the data's noise protocol: the fair baseline of a noise-trained method",
+           **_B),
+    Recipe('concat+noise', partial(noisy_fusion_learner, fusion='concat'), 'concatenation trained with noise',
+           training='noise', order=15,
+           summary="static (concatenation) fusion trained with the data's noise protocol: UDML's static baseline",
+           **_B),
+    Recipe('common_subspace', common_subspace_learner, 'common subspace (modality dropout)', training='subsets',
+           default=True, order=16,
+           summary="the missing-modality methods' network with point embeddings, trained on random modality subsets",
+           **_B),
     Recipe('available', available_only_learner, 'available modality alone', privileged=True, order=17,
            summary="the privileged-modality baseline: the available modality alone, no teacher", **_B),
 ): register(_r)

@@ -17,7 +17,8 @@ __all__ = ['Missingness', 'MCAR', 'ByClass', 'BySignal', 'show_missingness', 'ev
 
 # %% ../nbs/05f_missingness.ipynb #09286bfb
 class Missingness:
-    "A test-time missingness mechanism: `probs(ds)` `(N, M)` chances of each modality being missing, `presence(ds, seed)` a draw."
+    ("A test-time missingness mechanism: `probs(ds)` `(N, M)` chances of each modality being missing, "
+     "`presence(ds, seed)` a draw.")
     name = 'missingness'
     def probs(self, ds)->torch.Tensor: raise NotImplementedError
     def presence(self, ds, seed:int=0)->torch.Tensor:
@@ -49,10 +50,12 @@ def _fmt(r): return f'{r:g}' if np.ndim(r) == 0 else '(' + ', '.join(f'{x:g}' fo
 
 # %% ../nbs/05f_missingness.ipynb #e203bc40
 class ByClass(Missingness):
-    "Missing not at random: modality m's chance runs linearly over the classes (a seeded order per modality), averaging `rate`."
+    ("Missing not at random: modality m's chance runs linearly over the classes (a seeded order per modality), "
+     "averaging `rate`.")
     def __init__(self, rate, spread:float=1., seed:int=0):
         if not 0 <= spread <= 1: raise ValueError(f"spread must lie in [0, 1], got {spread}")
-        self.rate, self.spread, self.seed, self.name = rate, spread, seed, f'MNAR by class {_fmt(rate)} (spread {spread:g})'
+        self.rate, self.spread, self.seed = rate, spread, seed
+        self.name = f'MNAR by class {_fmt(rate)} (spread {spread:g})'
     def probs(self, ds):
         K, M, y = ds.n_classes, len(ds.names), ds.labels
         if y is None: raise ValueError("missingness by class needs class labels (a classification dataset)")
@@ -62,7 +65,8 @@ class ByClass(Missingness):
 
 # %% ../nbs/05f_missingness.ipynb #717e87b2
 class BySignal(Missingness):
-    "Missing not at random: modality m's chance grows with the rank of its own input norm (`spread` -1..1; <0: weak signals), averaging `rate`."
+    ("Missing not at random: modality m's chance grows with the rank of its own input norm (`spread` -1..1; <0: "
+     "weak signals), averaging `rate`.")
     def __init__(self, rate, spread:float=1.):
         if not -1 <= spread <= 1: raise ValueError(f"spread must lie in [-1, 1], got {spread}")
         self.rate, self.spread, self.name = rate, spread, f'MNAR by signal {_fmt(rate)} (spread {spread:g})'
@@ -80,15 +84,19 @@ def show_missingness(ds, mechanisms:Sequence[Missingness], modality:int=0, seed:
     q = torch.bucketize(x, x.quantile(torch.tensor([0.25, 0.5, 0.75])))
     for mech, style in zip(mechanisms, ['-o', '--s', ':^', '-.d', '-x']):
         miss = (~mech.presence(ds, seed)[:, modality]).float()
-        ax[0].plot(range(ds.n_classes), [miss[ds.labels == k].mean() for k in range(ds.n_classes)], style, label=mech.name)
+        ax[0].plot(range(ds.n_classes), [miss[ds.labels == k].mean() for k in range(ds.n_classes)], style,
+                   label=mech.name)
         ax[1].plot(range(4), [miss[q == i].mean() for i in range(4)], style, label=mech.name)
-    ax[0].set_xlabel('class'); ax[0].set_xticks(range(ds.n_classes)); ax[1].set_xlabel(f'quartile of the {ds.names[modality]} signal')
+    ax[0].set_xlabel('class')
+    ax[0].set_xticks(range(ds.n_classes))
+    ax[1].set_xlabel(f'quartile of the {ds.names[modality]} signal')
     ax[1].set_xticks(range(4)); ax[0].set_ylabel(f'share missing {ds.names[modality]}'); ax[0].legend(fontsize=7)
     fig.tight_layout(); return fig
 
 # %% ../nbs/05f_missingness.ipynb #919e6897
 def evaluate_missingness(model, dl, mechanisms:Sequence[Missingness], seeds=(0,), metrics=('accuracy',))->pd.DataFrame:
-    "The metrics under each mechanism and seed (`evaluate_presence` on `dl`, evaluated in order): one row each, the mechanism named."
+    ("The metrics under each mechanism and seed (`evaluate_presence` on `dl`, evaluated in order): "
+     "one row each, the mechanism named.")
     ds = dl.dataset
     rows = [{'mechanism': m.name, 'seed': s, 'missing share': (~(p := m.presence(ds, s))).float().mean().item(),
              **evaluate_presence(model, dl, p, metrics)} for m in mechanisms for s in seeds]

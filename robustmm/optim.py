@@ -8,7 +8,7 @@ Docs: https://robustmm.github.io/robustmm/optim.html.md"""
 from __future__ import annotations
 from functools import partial
 import torch
-import robustmm.compat
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.optimizer import Optimizer, OptimWrapper, weight_decay, average_grad, average_sqr_grad, step_stat, adam_step
 
 # %% auto #0
@@ -16,15 +16,20 @@ __all__ = ['FastAdam', 'CoupledSGD']
 
 # %% ../nbs/04b_optim.ipynb #8670b900
 class FastAdam(Optimizer):
-    "fastai's `Adam` (decoupled weight decay) with the same hyper-parameters, state and results; each step updates a group's tensors with `torch._foreach_*` ops."
-    def __init__(self, params, lr, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01, decouple_wd:bool=True):
-        if not decouple_wd: raise ValueError("FastAdam implements decoupled weight decay only; use fastai's Adam for L2 regularisation")
-        super().__init__(params, [weight_decay, partial(average_grad, dampening=True), average_sqr_grad, step_stat, adam_step],
+    ("fastai's `Adam` (decoupled weight decay) with the same hyper-parameters, state and results; "
+     "each step updates a group's tensors with `torch._foreach_*` ops.")
+    def __init__(self, params, lr, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01,
+                 decouple_wd:bool=True):
+        if not decouple_wd:
+            raise ValueError("FastAdam implements decoupled weight decay only; use fastai's Adam for L2 regularisation")
+        super().__init__(params,
+                         [weight_decay, partial(average_grad, dampening=True), average_sqr_grad, step_stat, adam_step],
                          lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd)
     @torch.no_grad()
     def zero_grad(self):
         grads = [p.grad for pg in self.param_lists for p in pg if p.grad is not None]
-        if grads: torch._foreach_zero_(grads)   # zeroed, not set to None: as fastai's, a parameter without gradient this batch still steps
+        # zeroed, not set to None: as fastai's, a parameter without gradient this batch still steps
+        if grads: torch._foreach_zero_(grads)
     @torch.no_grad()
     def step(self, closure=None):
         if closure is not None: raise NotImplementedError("fastai optimizers do not support closure")
@@ -51,10 +56,12 @@ class FastAdam(Optimizer):
 
 # %% ../nbs/04b_optim.ipynb #072b9c6e
 class CoupledSGD:
-    "A fastai `opt_func`: torch's SGD with coupled L2 weight decay on every parameter (BatchNorm and biases too), as the papers' scripts."
+    ("A fastai `opt_func`: torch's SGD with coupled L2 weight decay on every parameter (BatchNorm and biases too), as "
+     "the papers' scripts.")
     def __init__(self, mom:float=0.9, wd:float=1e-4, nesterov:bool=False):
         if not (0 <= mom < 1 and wd >= 0): raise ValueError(f"need 0 <= mom < 1 and wd >= 0, got mom={mom}, wd={wd}")
         self.mom, self.wd, self.nesterov = mom, wd, nesterov
     def __call__(self, params, lr, **kwargs):
-        return OptimWrapper(params, torch.optim.SGD, lr=lr, momentum=self.mom, weight_decay=self.wd, nesterov=self.nesterov)
+        return OptimWrapper(params, torch.optim.SGD, lr=lr, momentum=self.mom, weight_decay=self.wd,
+                            nesterov=self.nesterov)
     def __repr__(self): return f"CoupledSGD(mom={self.mom}, wd={self.wd}, nesterov={self.nesterov})"

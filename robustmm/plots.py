@@ -20,17 +20,21 @@ def plot_subsets(results, # A table from `evaluate_subsets`, or {method: table}
                  metric:str='accuracy', ax=None, figsize=None,
                  kind:str='auto'): # 'bars', 'heatmap' (methods x subsets), or 'auto': a heatmap beyond 15 subsets
     "A metric per modality subset: grouped bars (each method's mean dashed) or a methods x subsets heatmap."
-    if kind not in ('auto', 'bars', 'heatmap'): raise ValueError(f"kind must be 'auto', 'bars' or 'heatmap', got {kind!r}")
+    if kind not in ('auto', 'bars', 'heatmap'):
+        raise ValueError(f"kind must be 'auto', 'bars' or 'heatmap', got {kind!r}")
     results = _as_dict(results)
     first = next(iter(results.values()))
     subs = [i for i in first.index if i not in ('mean', 'worst')]
-    if kind == 'heatmap' or (kind == 'auto' and len(subs) > 15): return _subset_heatmap(results, subs, metric, ax, figsize)
+    if kind == 'heatmap' or (kind == 'auto' and len(subs) > 15): return _subset_heatmap(results, subs, metric, ax,
+                                                                                        figsize)
     ax = ax or plt.subplots(figsize=figsize or (min(16, max(6, 0.35*len(subs)*max(1, len(results)))), 3.8))[1]
     w = 0.8/len(results); x = np.arange(len(subs))
     for k, (name, df) in enumerate(results.items()):
         bars = ax.bar(x + (k - (len(results)-1)/2)*w, df.loc[subs, metric].values, w, label=name or None)
         ax.axhline(df.loc['mean', metric], color=bars.patches[0].get_facecolor(), ls='--', lw=1)
-    ax.set_xticks(x); ax.set_xticklabels(subs, rotation=90 if len(subs) > 8 else 30, ha='center' if len(subs) > 8 else 'right', fontsize=8)
+    ax.set_xticks(x)
+    ax.set_xticklabels(subs, rotation=90 if len(subs) > 8 else 30, ha='center' if len(subs) > 8 else 'right',
+                       fontsize=8)
     ax.set_ylabel(metric); ax.set_title(f'{metric} per modality subset (dashed: mean)')
     if len(results) > 1 or next(iter(results)): ax.legend(fontsize=8)
     return ax
@@ -81,8 +85,12 @@ def show_presence(learners:dict, ds, idx:int=0, presence=None, names=None, ax=No
     probs = predict_with_presence(learners, x, presence)
     ax = ax or plt.subplots(figsize=(6.5, 2.8))[1]
     K = next(iter(probs.values())).shape[1]; w = 0.8/len(probs)
-    for k, (name, p) in enumerate(probs.items()): ax.bar(np.arange(K) + (k - (len(probs)-1)/2)*w, p[0].numpy(), w, label=name)
-    ax.axvline(y, color='k', ls=':', lw=1); ax.set_ylim(0, 1); ax.set_xlabel('class (dotted: the true one)'); ax.set_ylabel('probability')
+    for k, (name, p) in enumerate(probs.items()): ax.bar(np.arange(K) + (k - (len(probs)-1)/2)*w, p[0].numpy(), w,
+                                                         label=name)
+    ax.axvline(y, color='k', ls=':', lw=1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel('class (dotted: the true one)')
+    ax.set_ylabel('probability')
     present = '+'.join(n for n, p in zip(ds.names, presence) if p)
     ax.set_title(f'sample {idx}, present: {present}', fontsize=9); ax.legend(fontsize=7)
     return ax

@@ -7,7 +7,7 @@ Docs: https://robustmm.github.io/robustmm/presets.html.md"""
 # %% ../nbs/04e_presets.ipynb #0f18e9d9
 from __future__ import annotations
 from functools import partial
-import robustmm.compat
+import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.training import GradientClip
 from fastcore.foundation import L
@@ -18,7 +18,8 @@ __all__ = ['paper_lr', 'epochs_or_fraction', 'check_point', 'paper_preset', 'pap
 
 # %% ../nbs/04e_presets.ipynb #c6428604
 def paper_lr(lr:float, warmup:float, milestones, gamma:float, pos:float)->float:
-    "Learning rate at `pos` (fraction of training): linear warm-up from 0 over `warmup`, then x`gamma` at each milestone."
+    ("Learning rate at `pos` (fraction of training): linear warm-up from 0 over `warmup`, then x`gamma` at each "
+     "milestone.")
     if pos < warmup: return lr*pos/warmup
     return lr*gamma**sum(pos >= m for m in milestones)
 
@@ -31,20 +32,26 @@ def epochs_or_fraction(x, n_epoch:int)->float:
 def check_point(x, name:str):
     "Validate an epoch count (int >= 0) or a fraction of training (float in [0, 1])."
     ok = (isinstance(x, int) and not isinstance(x, bool) and x >= 0) or (isinstance(x, float) and 0 <= x <= 1)
-    if not ok: raise ValueError(f"{name} must be a number of epochs (int >= 0) or a fraction of training (float in [0, 1]), got {x!r}")
+    if not ok:
+        raise ValueError(f"{name} must be a number of epochs (int >= 0) or a fraction of training (float in [0, 1]), "
+                         f"got {x!r}")
     return x
 
 # %% ../nbs/04e_presets.ipynb #33841e1c
 def paper_preset(presets:dict, paper, method:str)->dict|None:
-    "The preset named by `paper` (True: the first one) from a method's `presets`, with its name; None when `paper` is False."
+    ("The preset named by `paper` (True: the first one) from a method's `presets`, with its name; "
+     "None when `paper` is False.")
     if paper is None or paper is False: return None
     name = next(iter(presets)) if paper is True else paper
-    if name not in presets: raise ValueError(f"paper={paper!r}: {method} has presets for {', '.join(presets)} (or True for {next(iter(presets))})")
+    if name not in presets:
+        raise ValueError(f"paper={paper!r}: {method} has presets for {', '.join(presets)} (or True for "
+                         f"{next(iter(presets))})")
     return dict(presets[name], name=name)
 
 # %% ../nbs/04e_presets.ipynb #9e36a140
 def paper_learner_kwargs(preset:dict, kwargs:dict)->dict:
-    "Learner arguments of a preset: coupled-L2 SGD on every parameter (unless `opt_func` is given) and gradient clipping."
+    ("Learner arguments of a preset: coupled-L2 SGD on every parameter (unless `opt_func` is given) and gradient "
+     "clipping.")
     kwargs = dict(kwargs)
     kwargs.setdefault('opt_func', CoupledSGD(**preset['opt']))
     kwargs.setdefault('wd_bn_bias', True)
@@ -57,6 +64,7 @@ def fit_paper(learn, epochs:int|None=None, lr:float|None=None):
     p = getattr(learn, 'paper_preset', None)
     if p is None: raise ValueError("this learner has no paper preset: build it with paper=True or paper='<dataset>'")
     epochs, lr, s = epochs or p['epochs'], lr or p['lr'], p['schedule']
-    if s.get('onecycle'): return learn.fit_one_cycle(epochs, lr, div=s['div'], pct_start=s['pct_start'], div_final=s['div_final'])
+    if s.get('onecycle'): return learn.fit_one_cycle(epochs, lr, div=s['div'], pct_start=s['pct_start'],
+                                                     div_final=s['div_final'])
     sched = partial(paper_lr, lr, s.get('warmup', 0.), tuple(s.get('milestones', ())), s.get('gamma', 0.1))
     return learn.fit(epochs, lr, cbs=ParamScheduler({'lr': sched}))

@@ -7,9 +7,7 @@ Docs: https://robustmm.github.io/robustmm/progress.html.md"""
 # %% ../nbs/04c_progress.ipynb #5843d904
 from __future__ import annotations
 import sys
-from contextlib import contextmanager
 import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice kept to that import)
-from fastai.learner import Learner
 from fastai.callback.progress import ProgressCallback
 from fastprogress.fastprogress import master_bar, progress_bar, text2html_table
 from fastcore.xml import to_xml

@@ -15,7 +15,8 @@ __all__ = ['git_commit', 'provenance', 'atomic_write', 'save_json', 'provenance_
 
 # %% ../nbs/09_results.ipynb #6205063d
 def git_commit(path=None)->str|None:
-    "The commit of the git checkout holding `path` (default: robustmm's source), `+dirty` with uncommitted changes; None outside one."
+    ("The commit of the git checkout holding `path` (default: robustmm's source), `+dirty` with uncommitted changes; "
+     "None outside one.")
     import robustmm
     where = Path(path or robustmm.__file__).resolve().parent
     def git(*a): return subprocess.run(['git', '-C', str(where), *a], capture_output=True, text=True, timeout=10)
@@ -31,7 +32,8 @@ def _version(mod:str)->str|None:
     except ImportError: return None
 
 def provenance(device='cpu', **protocol)->dict:
-    "Where a result came from: commit, robustmm/torch/fastai/numpy/Python versions, machine, device, date, and `protocol`."
+    ("Where a result came from: commit, robustmm/torch/fastai/numpy/Python versions, machine, device, date, and "
+     "`protocol`.")
     import robustmm
     d = dict(commit=git_commit(), robustmm=robustmm.__version__, torch=torch.__version__, fastai=_version('fastai'),
              numpy=np.__version__, python=platform.python_version(), platform=platform.platform(),
@@ -46,7 +48,8 @@ def atomic_write(path, data:str|bytes)->Path:
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
-        with os.fdopen(fd, 'wb') as f: f.write(data.encode() if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data.encode() if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True); raise
@@ -55,7 +58,8 @@ def atomic_write(path, data:str|bytes)->Path:
 # %% ../nbs/09_results.ipynb #a2cddda2
 def save_json(obj:dict, path, device='cpu', **protocol)->Path:
     "`obj` as JSON at `path`, atomically, with its `provenance` (`device`, `protocol`) under that key."
-    return atomic_write(path, json.dumps({**obj, 'provenance': provenance(device, **protocol)}, indent=1, default=float))
+    return atomic_write(path, json.dumps({**obj, 'provenance': provenance(device, **protocol)}, indent=1,
+                                         default=float))
 
 def provenance_path(path)->Path:
     "Where the provenance of a table at `path` is kept: `name.csv` -> `name.csv.provenance.json`."
@@ -76,5 +80,6 @@ def slow_run(what:str, minutes:float, regenerate:bool)->bool:
     "Say what a slow cell does and how long it takes; True (run it) only when `regenerate` was asked for."
     msg = f'{what}: about {minutes:g} min on two CPU cores'
     if regenerate: print(f'{msg}; the committed results will be overwritten'); return True
-    print(f'{msg}. Skipped: the cells below read the committed results (REGENERATE = True reruns them and overwrites them)')
+    print(f'{msg}. Skipped: the cells below read the committed results (REGENERATE = True reruns them and overwrites '
+          'them)')
     return False

@@ -22,7 +22,8 @@ class CombinationState(nn.Module):
     def __init__(self, n_modalities:int):
         super().__init__()
         self.n_modalities, n = n_modalities, 2**n_modalities
-        self.register_buffer('stats', torch.zeros(2, n))                       # running sum and count per combination id
+        # running sum and count per combination id
+        self.register_buffer('stats', torch.zeros(2, n))
         self.register_buffer('selected', torch.zeros(n, dtype=torch.bool))    # the chosen combinations
         self.register_buffer('done', torch.zeros((), dtype=torch.bool))        # whether the choice has been made
     @torch.no_grad()
@@ -39,7 +40,8 @@ class CombinationState(nn.Module):
     def scores(self, subsets, reduce:str='mean')->dict:
         "`{subset: mean (or sum) of its values}` for the subsets that have any."
         st = self.stats.cpu()
-        return {s: float(st[0, subset_id(s)]/(st[1, subset_id(s)] if reduce == 'mean' else 1)) for s in subsets if st[1, subset_id(s)] > 0}
+        return {s: float(st[0, subset_id(s)]/(st[1, subset_id(s)] if reduce == 'mean' else 1))
+                for s in subsets if st[1, subset_id(s)] > 0}
     @torch.no_grad()
     def select(self, subsets):
         "Record the chosen combinations."
@@ -49,13 +51,15 @@ class CombinationState(nn.Module):
     def subsets(self)->list|None:
         "The chosen combinations (None before the choice)."
         if not self.is_done: return None
-        return sorted((id_subset(i, self.n_modalities) for i in self.selected.nonzero().flatten().tolist()), key=lambda s: (len(s), s))
+        return sorted((id_subset(i, self.n_modalities) for i in self.selected.nonzero().flatten().tolist()),
+                      key=lambda s: (len(s), s))
     @torch.no_grad()
     def reset(self): self.stats.zero_(); self.selected.zero_(); self.done.zero_()
 
 # %% ../nbs/06_selection.ipynb #ed6d1e29
 def selected_mean(values:torch.Tensor, selected:torch.Tensor, norm:str='batch')->torch.Tensor:
-    "Sum of the per-sample `values` of the `selected` samples, divided by the batch size ('batch') or by their number ('selected')."
+    ("Sum of the per-sample `values` of the `selected` samples, divided by the batch size ('batch') or by their number "
+     "('selected').")
     return (values*selected).sum()/(len(selected) if norm == 'batch' else selected.sum().clamp_min(1))
 
 # %% ../nbs/06_selection.ipynb #333515d1
@@ -66,13 +70,16 @@ def per_sample_ce(logits:torch.Tensor, y:torch.Tensor)->torch.Tensor:
 
 # %% ../nbs/06_selection.ipynb #7feae57f
 class SelectionLoss(LossTerm):
-    "Cross-entropy of the samples of chosen combinations (`model.<state_attr>`), once the choice is made while training."
+    ("Cross-entropy of the samples of chosen combinations (`model.<state_attr>`), once the choice is made while "
+     "training.")
     state_attr, chosen_name = 'selection_state', 'chosen'
-    def __init__(self, weight:float, norm:str='batch', # Divide by the batch size ('batch') or by the chosen samples ('selected')
+    def __init__(self, weight:float,
+                 norm:str='batch', # Divide by the batch size ('batch') or by the chosen samples ('selected')
                  chosen=None): # An explicit list of combinations (indices or names): no statistics, no choice
         super().__init__(weight, train_only=True)
         if norm not in ('batch', 'selected'): raise ValueError(f"norm must be 'batch' or 'selected', got {norm!r}")
-        if chosen is not None and not len(chosen): raise ValueError("an explicit list of combinations must not be empty")
+        if chosen is not None and not len(chosen):
+            raise ValueError("an explicit list of combinations must not be empty")
         self.norm, self.chosen = norm, chosen
 
 # %% ../nbs/06_selection.ipynb #f5cad3a0
@@ -80,7 +87,8 @@ class SelectionLoss(LossTerm):
 def state(self:SelectionLoss)->CombinationState:
     "The model's `CombinationState` for this loss."
     st = getattr(self.model, self.state_attr, None)
-    if st is None: raise ValueError(f"{type(self).__name__} needs a model with a `{self.state_attr}` (a CombinationState)")
+    if st is None:
+        raise ValueError(f"{type(self).__name__} needs a model with a `{self.state_attr}` (a CombinationState)")
     return st
 
 @patch
@@ -91,7 +99,8 @@ def collect_epoch(self:SelectionLoss): "Statistics after a training epoch, befor
 
 # %% ../nbs/06_selection.ipynb #ca4cb2aa
 @patch
-def before_fit(self:SelectionLoss):   # fastai also runs before_fit/after_epoch in validate and get_preds: the model's state is never reset here
+# fastai also runs before_fit/after_epoch in validate and get_preds: the model's state is never reset here
+def before_fit(self:SelectionLoss):
     if self.chosen is not None and not self.state.is_done:
         M = self.model.n_modalities
         self.state.select([subset_index(s, getattr(self.model, 'names', None), M) for s in self.chosen])
@@ -123,5 +132,6 @@ def term(self:SelectionLoss):
 def report(self:SelectionLoss)->pd.DataFrame:
     "Each candidate combination's score and whether it was chosen."
     names, chosen = getattr(self.model, 'names', None), self.state.subsets() or []
-    rows = [{'combination': subset_name(s, names), 'score': v, self.chosen_name: s in chosen} for s, v in self.scores.items()]
+    rows = [{'combination': subset_name(s, names), 'score': v, self.chosen_name: s in chosen}
+            for s, v in self.scores.items()]
     return pd.DataFrame(rows).set_index('combination').sort_values('score', ascending=False)

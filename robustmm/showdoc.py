@@ -15,4 +15,5 @@ __all__ = ['DocRenderer']
 # %% ../nbs/98_showdoc.ipynb #7a7a8a49
 class DocRenderer(BasicMarkdownRenderer):
     "nbdev's `show_doc` markdown, its source link without Quarto's attribute braces."
-    def _repr_markdown_(self): return re.sub(r'\]\(([^)]*)\)\{target="_blank"[^}]*\}', r'](\1)', super()._repr_markdown_())
+    def _repr_markdown_(self): return re.sub(r'\]\(([^)]*)\)\{target="_blank"[^}]*\}', r'](\1)',
+                                             super()._repr_markdown_())

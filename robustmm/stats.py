@@ -24,7 +24,8 @@ def relative_robustness(df:pd.DataFrame, metric:str='accuracy')->pd.Series:
 # %% ../nbs/05b_stats.ipynb #3ff5ca78
 def effective_robustness(df:pd.DataFrame, reference:pd.DataFrame, metric:str='accuracy')->pd.Series:
     "Relative robustness of `df` minus that of a `reference` result on the same levels."
-    return (relative_robustness(df, metric) - relative_robustness(reference, metric)).rename(f'effective_robustness_{metric}')
+    return (relative_robustness(df, metric)
+            - relative_robustness(reference, metric)).rename(f'effective_robustness_{metric}')
 
 # %% ../nbs/05b_stats.ipynb #203aba2d
 def mean_std(tables:Sequence[pd.DataFrame], keys:Sequence[str]|None=None)->pd.DataFrame:
@@ -35,12 +36,14 @@ def mean_std(tables:Sequence[pd.DataFrame], keys:Sequence[str]|None=None)->pd.Da
     stack = np.stack([t.values.astype(float) for t in num])
     cols = num[0].columns
     out = pd.DataFrame(stack.mean(0), index=num[0].index, columns=cols).add_suffix('_mean')
-    sd = pd.DataFrame(stack.std(0, ddof=1) if len(tables) > 1 else np.zeros_like(stack[0]), index=num[0].index, columns=cols).add_suffix('_std')
+    sd = pd.DataFrame(stack.std(0, ddof=1) if len(tables) > 1 else np.zeros_like(stack[0]),
+                      index=num[0].index, columns=cols).add_suffix('_std')
     return pd.concat([out, sd], axis=1)[[c + s for c in cols for s in ('_mean', '_std')]]
 
 # %% ../nbs/05b_stats.ipynb #70d917ff
 def paired_difference(a, b, conf:float=0.95)->dict:
-    "Mean of the paired differences `a - b` (one pair per seed) with its Student-t interval: `{'diff', 'lo', 'hi', 'n'}`."
+    ("Mean of the paired differences `a - b` (one pair per seed) with its Student-t interval: "
+     "`{'diff', 'lo', 'hi', 'n'}`.")
     from scipy import stats
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     if d.ndim != 1 or len(d) < 2: raise ValueError(f"need at least two paired values (one per seed), got {len(d)}")
@@ -50,7 +53,8 @@ def paired_difference(a, b, conf:float=0.95)->dict:
 # %% ../nbs/05b_stats.ipynb #84ea3d7d
 def paired_table(per_seed:pd.DataFrame, # One row per seed, one column per model
                  pairs, # [(a, b), ...]: each row of the result is a - b
-                 n_test:int|None=None)->pd.DataFrame: # Test samples: adds `rows`, the difference in samples (accuracy-like metrics only)
+                 # Test samples: adds `rows`, the difference in samples (accuracy-like metrics only)
+                 n_test:int|None=None)->pd.DataFrame:
     "`paired_difference` for several pairs of columns: `diff`, `lo`, `hi`, `n` (and `rows`), one row per pair, rounded."
     out = pd.DataFrame({f'{a} - {b}': paired_difference(per_seed[a], per_seed[b]) for a, b in pairs}).T
     if n_test is not None: out['rows'] = out['diff']*n_test
@@ -69,5 +73,6 @@ def compare(a, b, conf:float=0.95)->dict:
     "`paired_difference` of `a - b` with its verdict; one value each gives the mean difference and 'needs seeds'."
     a, b = np.atleast_1d(np.asarray(a, dtype=float)), np.atleast_1d(np.asarray(b, dtype=float))
     if len(a) != len(b): raise ValueError(f"a and b must pair up (one value per seed each), got {len(a)} and {len(b)}")
-    r = paired_difference(a, b, conf) if len(a) > 1 else dict(diff=float((a - b).mean()), lo=np.nan, hi=np.nan, n=len(a))
+    r = paired_difference(a, b, conf) if len(a) > 1 else dict(diff=float((a - b).mean()), lo=np.nan, hi=np.nan,
+                                                              n=len(a))
     return {**r, 'verdict': verdict(r['lo'], r['hi'])}

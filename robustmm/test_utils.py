@@ -16,17 +16,20 @@ __all__ = ['set_test_threads', 'synth_dls', 'synth_seg_dls', 'tiny_learner']
 
 # %% ../nbs/97_test_utils.ipynb #6c5c341a
 def set_test_threads(n:int|None=None):
-    "Limit torch's intra-op threads (default: `OMP_NUM_THREADS` or 1), so parallel notebook workers don't oversubscribe."
+    ("Limit torch's intra-op threads (default: `OMP_NUM_THREADS` or 1), so parallel notebook workers don't "
+     "oversubscribe.")
     torch.set_num_threads(n or int(os.environ.get('OMP_NUM_THREADS', 1)))
 
 # %% ../nbs/97_test_utils.ipynb #d9a2b244
-def synth_dls(n_modalities:int=2, n_train:int=256, n_test:int=128, dim:int=8, bs:int=32, seed:int=0, device='cpu', **kwargs)->MultimodalDataLoaders:
+def synth_dls(n_modalities:int=2, n_train:int=256, n_test:int=128, dim:int=8, bs:int=32, seed:int=0, device='cpu',
+              **kwargs)->MultimodalDataLoaders:
     "Small synthetic classification DataLoaders with `n_modalities` vector modalities."
     d = synth_multimodal(n_train, n_test, dims=[dim]*n_modalities, seed=seed, **kwargs)
     return MultimodalDataLoaders.from_dsets(d.train, d.test, bs=bs, device=device, seed=seed)
 
 # %% ../nbs/97_test_utils.ipynb #14d42356
-def synth_seg_dls(n_train:int=32, n_test:int=16, size:int=32, bs:int=8, seed:int=0, device='cpu')->MultimodalDataLoaders:
+def synth_seg_dls(n_train:int=32, n_test:int=16, size:int=32, bs:int=8, seed:int=0,
+                  device='cpu')->MultimodalDataLoaders:
     "Small synthetic RGB-D segmentation DataLoaders."
     d = synth_rgbd(n_train, n_test, size, seed=seed)
     return MultimodalDataLoaders.from_dsets(d.train, d.test, bs=bs, device=device, seed=seed)
@@ -34,4 +37,5 @@ def synth_seg_dls(n_train:int=32, n_test:int=16, size:int=32, bs:int=8, seed:int
 # %% ../nbs/97_test_utils.ipynb #8869078f
 def tiny_learner(n_modalities:int=2, fusion:str='late', seed:int=0, **kwargs):
     "A late-fusion learner on `synth_dls`, with small encoders."
-    return fusion_learner(synth_dls(n_modalities, seed=seed), fusion, feat_dim=16, seed=seed, enc_kwargs=dict(hidden=(32,)), **kwargs)
+    return fusion_learner(synth_dls(n_modalities, seed=seed), fusion, feat_dim=16, seed=seed,
+                          enc_kwargs=dict(hidden=(32,)), **kwargs)
