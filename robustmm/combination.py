@@ -13,7 +13,8 @@ from fastai.torch_core import set_seed
 from fastcore.foundation import L
 from fastcore.basics import patch
 from .core import split_inputs, apply_mask
-from .models import MultimodalNet, ConcatFusion, SegHead, modality_encoders, LevelFusion, stacked_subset_outputs
+from .models import (MultimodalNet, ConcatFusion, SegHead, modality_encoders, LevelFusion,
+                             stacked_subset_outputs, missing_tokens)
 from .selection import CombinationState
 from .probabilistic import ProbEmbedding, gaussian_kl
 from .callbacks import LossTerm
@@ -145,12 +146,16 @@ def combination_learner(dls, probabilistic:bool=True, encoder:str='auto', feat_d
                         model_cls=None,
                         arch=None, weights_path=None, # ResNet depth and local weights for image-like modalities
                         levels:bool=False, # Fuse after every encoder stage (image-like modalities, same encoder layout)
+                        missing:str='zeros', # A missing modality's feature: 'zeros', or 'learned' (one token each)
                         enc_kwargs:dict|None=None, **kwargs):
     "`CombinationNet` (or `model_cls`) with uniform modality dropout over the combinations (+ KL if probabilistic)."
     set_seed(seed, reproducible=True)
     ds, task = dls.train_ds, task_of(dls)
     encs = modality_encoders(ds, encoder, feat_dim, task == 'segmentation', arch, weights_path, **(enc_kwargs or {}))
     model = (model_cls or CombinationNet)(encs, ds.n_classes, ds.names, probabilistic, emb_dim, task, aux_head, levels)
+    if levels and missing != 'zeros':
+        raise ValueError("missing='learned' needs one fusion point: not with levels=True")
+    model.missing = missing_tokens(missing, encs, list(ds.shapes.values()))
     cbs = ([EmbeddingKL(kl_weight, kl_reduce)] if probabilistic else []) + list(L(cbs))
     return mm_learner(dls, model, modality_dropout=modality_dropout, seed=seed, cbs=cbs, **kwargs)
 

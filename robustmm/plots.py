@@ -18,15 +18,16 @@ def _as_dict(results): return results if isinstance(results, dict) else {'': res
 
 def plot_subsets(results, # A table from `evaluate_subsets`, or {method: table}
                  metric:str='accuracy', ax=None, figsize=None,
-                 kind:str='auto'): # 'bars', 'heatmap' (methods x subsets), or 'auto': a heatmap beyond 15 subsets
-    "A metric per modality subset: grouped bars (each method's mean dashed) or a methods x subsets heatmap."
-    if kind not in ('auto', 'bars', 'heatmap'):
-        raise ValueError(f"kind must be 'auto', 'bars' or 'heatmap', got {kind!r}")
+                 kind:str='auto'): # 'bars', 'heatmap', 'ranked' (worst and best), or 'auto': ranked beyond 15 subsets
+    "A metric per modality subset: grouped bars (each method's mean dashed), a heatmap, or the worst and best ranked."
+    if kind not in ('auto', 'bars', 'heatmap', 'ranked'):
+        raise ValueError(f"kind must be 'auto', 'bars', 'heatmap' or 'ranked', got {kind!r}")
     results = _as_dict(results)
     first = next(iter(results.values()))
     subs = [i for i in first.index if i not in ('mean', 'worst')]
-    if kind == 'heatmap' or (kind == 'auto' and len(subs) > 15): return _subset_heatmap(results, subs, metric, ax,
-                                                                                        figsize)
+    if kind == 'heatmap': return _subset_heatmap(results, subs, metric, ax, figsize)
+    if kind == 'ranked' or (kind == 'auto' and len(subs) > 15):
+        return _subset_ranked(results, subs, metric, ax, figsize)
     ax = ax or plt.subplots(figsize=figsize or (min(16, max(6, 0.35*len(subs)*max(1, len(results)))), 3.8))[1]
     w = 0.8/len(results); x = np.arange(len(subs))
     for k, (name, df) in enumerate(results.items()):
@@ -46,13 +47,35 @@ def _subset_heatmap(results, subs, metric, ax=None, figsize=None):
     names = list(results)
     v = np.array([[results[n].loc[s, metric] for s in subs] for n in names], dtype=float)
     ax = ax or plt.subplots(figsize=figsize or (min(16, 2 + 0.22*len(subs)), 1.2 + 0.35*len(names)))[1]
-    im = ax.imshow(v, aspect='auto', cmap='viridis')
+    unit = np.nanmin(v) >= 0 and np.nanmax(v) <= 1   # a rate: one fixed scale, so colours compare across figures
+    im = ax.imshow(v, aspect='auto', cmap='viridis', vmin=0 if unit else None, vmax=1 if unit else None)
     ax.set_xticks(range(len(subs))); ax.set_xticklabels(subs, rotation=90, fontsize=6 if len(subs) > 30 else 8)
     ax.set_yticks(range(len(names))); ax.set_yticklabels([n or metric for n in names], fontsize=8)
     if len(subs)*len(names) <= 60:
-        for (r, c), x in np.ndenumerate(v): ax.text(c, r, f'{x:.2f}', ha='center', va='center', fontsize=7, color='w')
+        for (r, c), x in np.ndenumerate(v):   # dark text on the light (high) end of viridis
+            ax.text(c, r, f'{x:.2f}', ha='center', va='center', fontsize=7, color='k' if im.norm(x) > 0.6 else 'w')
     plt.colorbar(im, ax=ax, fraction=0.02, pad=0.01, label=metric)
     ax.set_title(f'{metric} per modality subset (columns by number of modalities)', fontsize=9)
+    return ax
+
+# %% ../nbs/05c_plots.ipynb #c5ranked
+def _subset_ranked(results, subs, metric, ax=None, figsize=None, k:int=8):
+    "Beyond 15 subsets: the `k` worst and `k` best (by the mean over methods), one marker per method, values written."
+    mean = np.mean([[results[n].loc[s, metric] for s in subs] for n in results], axis=0)
+    order = [subs[i] for i in np.argsort(mean)]
+    shown = order[:k] + order[-k:] if len(order) > 2*k else order
+    ax = ax or plt.subplots(figsize=figsize or (7, 0.28*len(shown) + 1.2))[1]
+    y = np.arange(len(shown))
+    for j, (name, df) in enumerate(results.items()):
+        v = df.loc[shown, metric].values
+        ax.plot(v, y, 'o', ms=5, label=name or None, color=f'C{j}')
+        if len(results) == 1:
+            for yy, vv in zip(y, v): ax.text(vv, yy, f' {vv:.2f}', va='center', fontsize=7)
+    if len(shown) < len(order): ax.axhline(k - 0.5, color='grey', lw=0.8, ls=':')
+    ax.set_yticks(y, shown, fontsize=7); ax.invert_yaxis(); ax.set_xlabel(metric)
+    ax.set_title(f'{metric}: the {k} worst and {k} best of {len(subs)} subsets' if len(shown) < len(order)
+                 else f'{metric} per subset, sorted', fontsize=9)
+    if len(results) > 1 or next(iter(results)): ax.legend(fontsize=7, loc='lower right')
     return ax
 
 # %% ../nbs/05c_plots.ipynb #7503c63f
