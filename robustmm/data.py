@@ -184,6 +184,22 @@ def with_extras(self:MultimodalDataset, *extras)->'MultimodalDataset':
     return type(self)(self.xs, self.y, self.names, self.n_classes, extras, self.ignore_index, validate=False,
                       kinds=self.kinds, class_names=self.class_names, vocabs=self.vocabs)
 
+# %% ../nbs/01_data.ipynb #d1filelab
+def _file_labels(labels, label_reader, n_classes:int|None, n_records:int)->tuple:
+    "`(y, n_classes)` of file-backed data: class indices checked against the records; `y` None for segmentation."
+    if (labels is None) == (label_reader is None):
+        raise ValueError("pass exactly one of labels (classification) or label_reader (segmentation)")
+    if labels is None:
+        if n_classes is None: raise ValueError("segmentation data needs n_classes")
+        return None, n_classes
+    y = _to_tensor(labels).long()
+    if y.ndim != 1 or len(y) != n_records:
+        raise ValueError(f"labels must be one class index per record: got shape {tuple(y.shape)} "
+                         f"for {n_records} records")
+    if n_classes is None and len(y): n_classes = _n_classes_from(y)
+    check_labels(y, n_classes)
+    return y, n_classes
+
 # %% ../nbs/01_data.ipynb #b5890f79
 class FileDataset(MultimodalBase):
     "Samples decoded from files in `__getitem__`: one reader per modality applied to each record, then the transforms."
@@ -201,17 +217,8 @@ class FileDataset(MultimodalBase):
                  vocabs:dict|None=None): # {name: Vocab} of each text modality
         self.records, self.readers, self.names = list(records), dict(readers), list(readers)
         if not self.names: raise ValueError("readers must name at least one modality")
-        if (labels is None) == (label_reader is None):
-            raise ValueError("pass exactly one of labels (classification) or label_reader (segmentation)")
+        self.y, n_classes = _file_labels(labels, label_reader, n_classes, len(self.records))
         self.label_reader, self.ignore_index = label_reader, ignore_index
-        self.y = None if labels is None else _to_tensor(labels).long()
-        if self.y is not None:
-            if self.y.ndim != 1 or len(self.y) != len(self.records):
-                raise ValueError(f"labels must be one class index per record: got shape {tuple(self.y.shape)} "
-                                 f"for {len(self.records)} records")
-            if n_classes is None and len(self.y): n_classes = _n_classes_from(self.y)
-            check_labels(self.y, n_classes)
-        elif n_classes is None: raise ValueError("segmentation data needs n_classes")
         self.n_classes, self.class_names = n_classes, list(class_names) if class_names is not None else None
         self.item_tfms, self.joint_tfm = dict(item_tfms or {}), joint_tfm
         unknown = set(self.item_tfms) - set(self.names)

@@ -80,6 +80,31 @@ def _grouped_confusion(pred, targ, group, n_groups:int, K:int, ignore_index=None
     if ignore_index is not None: keep = t != ignore_index; p, t, g = p[keep], t[keep], g[keep]
     return torch.bincount((g*K + t)*K + p, minlength=n_groups*K*K).view(n_groups, K, K).cpu()
 
+# %% ../nbs/05_evaluate.ipynb #e5batch
+def _add_batched(model, xs, y, table, cms, ign, max_bytes:int, max_rows:int):
+    "Each encoder once, then every subset from the same features, a bounded chunk at a time: adds into `cms`."
+    S, B, dev = table.shape[0], len(y), y.device
+    K = None if cms is None else cms.shape[1]
+    for lo, out in subset_output_chunks(model, model.encode(*xs), table, max_bytes, max_rows):
+        n = out.shape[0]; out = out.flatten(0, 1)
+        if cms is None: K = _n_outputs(out); cms = torch.zeros(S, K, K, dtype=torch.long)
+        if lo == 0: _check_targets(y, K, ign)
+        group = torch.arange(lo, lo + n, device=dev).repeat_interleave(B)
+        cms += _grouped_confusion(out, repeat_batch(y, n), group, S, K, ign)
+    return cms
+
+# %% ../nbs/05_evaluate.ipynb #e5persub
+def _add_per_subset(model, xs, y, table, cms, ign, level:str):
+    "One whole pass per subset (inputs zeroed for `level='input'`): adds each subset's confusions into `cms`."
+    S, B, M = table.shape[0], len(y), len(xs)
+    for i in range(S):
+        mask = table[i].expand(B, M)
+        out = main_output(model(*apply_mask(xs, mask), mask) if level == 'input' else model(*xs, mask))
+        if cms is None:
+            K = _n_outputs(out); cms = torch.zeros(S, K, K, dtype=torch.long); _check_targets(y, K, ign)
+        cms[i] += confusion_matrix(out, y, cms.shape[1], ign)
+    return cms
+
 # %% ../nbs/05_evaluate.ipynb #35f09d58
 @torch.no_grad()
 def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool=True, max_rows:int=16384,
@@ -96,29 +121,14 @@ def subset_confusions(model, dl, subsets=None, level:str='feature', batched:bool
     subsets = all_subsets(M) if subsets is None else [subset_index(s, names, M) for s in subsets]
     was_training = model.training; model.eval()
     dev = _device(model)
-    S, table = len(subsets), subset_masks(M, subsets, dev)
+    table = subset_masks(M, subsets, dev)
     if model.fuses_while_encoding: batched = False   # its encoders read the mask: one whole pass per subset
     cms = None   # (S, K, K), K from the model's outputs
     try:
         for b in (progress_bar(dl, leave=False) if progress else dl):   # fastprogress prints even when not displaying
             xs, y = [x.to(dev) for x in b[:M]], b[M].to(dev)
-            B = len(y)
-            if batched and level == 'feature':
-                # each encoder once; then every subset from the same features, a bounded chunk at a time
-                feats = model.encode(*xs)
-                for lo, out in subset_output_chunks(model, feats, table, max_bytes, max_rows):
-                    n = out.shape[0]; out = out.flatten(0, 1)
-                    if cms is None: K = _n_outputs(out); cms = torch.zeros(S, K, K, dtype=torch.long)
-                    if lo == 0: _check_targets(y, K, ign)
-                    group = torch.arange(lo, lo + n, device=dev).repeat_interleave(B)
-                    cms += _grouped_confusion(out, repeat_batch(y, n), group, S, K, ign)
-            else:
-                for i in range(S):
-                    mask = table[i].expand(B, M)
-                    out = main_output(model(*apply_mask(xs, mask), mask) if level == 'input' else model(*xs, mask))
-                    if cms is None:
-                        K = _n_outputs(out); cms = torch.zeros(S, K, K, dtype=torch.long); _check_targets(y, K, ign)
-                    cms[i] += confusion_matrix(out, y, K, ign)
+            if batched and level == 'feature': cms = _add_batched(model, xs, y, table, cms, ign, max_bytes, max_rows)
+            else: cms = _add_per_subset(model, xs, y, table, cms, ign, level)
     finally: model.train(was_training)
     if cms is None: raise ValueError("the DataLoader yielded no batch: nothing to evaluate")
     return subsets, cms, names
@@ -186,6 +196,20 @@ def _noisy_output(model, cb:CorruptedBatch, clean, corrupted, level, mask):
     feats = [cb.feature(i, level) if i in corrupted else clean[i] for i in range(M)]
     return main_output(model.head(model.fuse(feats, mask)))
 
+# %% ../nbs/05_evaluate.ipynb #e5noiseargs
+def _noise_args(corrupt, levels, fraction, mask, names, M:int)->tuple:
+    "`evaluate_noise`'s corrupted sets, levels and present modalities, checked where they enter."
+    sets, levels = _corrupt_sets(corrupt, M, names), check_levels(levels)
+    if not sets: raise ValueError("corrupt must name at least one modality set")
+    if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
+        raise ValueError(f"fraction must lie in (0, 1], got {fraction!r}")
+    return sets, levels, (subset_index(mask, names, M) if mask is not None else None)
+
+def _corrupted_rows(fraction:float, seed:int, bi:int, n:int, dev):
+    "Which rows of batch `bi` are corrupted (None: all), seeded per batch: the same for every set and level."
+    if fraction == 1: return None
+    return (torch.rand(n, generator=modality_generator(seed, bi, -1)) < fraction).to(dev)
+
 # %% ../nbs/05_evaluate.ipynb #f41ed0e1
 @torch.no_grad()
 def evaluate_noise(model, dl=None,
@@ -202,11 +226,7 @@ def evaluate_noise(model, dl=None,
     metrics = _check_metrics(metrics)
     M, (ign, names) = model.n_modalities, _task_info(dl)
     names = names or model.names
-    sets, levels = _corrupt_sets(corrupt, M, names), check_levels(levels)
-    if not sets: raise ValueError("corrupt must name at least one modality set")
-    if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
-        raise ValueError(f"fraction must lie in (0, 1], got {fraction!r}")
-    present = subset_index(mask, names, M) if mask is not None else None
+    sets, levels, present = _noise_args(corrupt, levels, fraction, mask, names, M)
     cms, dev, was_training = None, _device(model), model.training; model.eval()
     try:
         for bi, b in enumerate(progress_bar(dl, leave=False) if progress else dl):
@@ -220,8 +240,7 @@ def evaluate_noise(model, dl=None,
                 cms = {(s, l): torch.zeros(K, K, dtype=torch.long) for s in sets for l in levels}
             _check_targets(y, K, ign)
             # the same samples for every set and level
-            hit = None if fraction == 1 else (torch.rand(len(y), generator=modality_generator(seed, bi, -1))
-                                              < fraction).to(dev)
+            hit = _corrupted_rows(fraction, seed, bi, len(y), dev)
             cb = CorruptedBatch(model, xs, noise, seed, bi, hit)
             for s in sets:
                 for l in levels:

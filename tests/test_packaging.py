@@ -18,6 +18,8 @@ def test_wheel_contains_every_module_and_the_data(root, tmp_path):
     for m in _modules(): assert _path(m) in names, m
     assert any(n.startswith('robustmm/udml/') for n in names)   # subpackages ship
     assert 'robustmm/assets/mfeat.npz' in names and 'robustmm/_modidx.py' in names
+    assert {'robustmm/assets/avdigits/avdigits.npz', 'robustmm/assets/emoji/emoji.npz'} <= set(names)   # shipped data
+    assert whl.stat().st_size < 30*2**20, f'the wheel is {whl.stat().st_size/2**20:.1f} MB: keep it under 30 MB'
     # the official CREMA-D lists
     assert {'robustmm/assets/cremad/train.csv', 'robustmm/assets/cremad/test.csv'} <= set(names)
     # install the wheel alone into a target folder and import every module from there (dependencies from this env)
