@@ -161,11 +161,13 @@ ADVICE = (('noisy', 'UDML (c)'), ('missing', 'DMRNet (a)'), ('missing', 'MMANet'
 
 def _verdict_cell(r)->str:
     "One dataset's verdict in points (hundredths of accuracy): `better, +2.1 [+0.4, +3.8] vs late fusion`."
+    if r['verdict'] == 'needs seeds': return f"needs seeds, {100*r['diff']:+.1f} (one seed) vs {r['baseline']}"
     return f"{r['verdict']}, {100*r['diff']:+.1f} [{100*r['lo']:+.1f}, {100*r['hi']:+.1f}] vs {r['baseline']}"
 
 # %% ../nbs/65_evidence.ipynb #2d7ecb3d
 def _use(method:str, c:pd.DataFrame)->str:
-    "The recommendation a claim's verdicts support."
+    "The recommendation a claim's verdicts support (none while a dataset has a single seed)."
+    if (c.verdict == 'needs seeds').any(): return 'no recommendation yet: needs seeds'
     wins = list(c.dataset[c.verdict == 'better'])
     if len(wins) == len(c): return method
     base = ' or '.join(dict.fromkeys(c.baseline[c.verdict != 'better']))

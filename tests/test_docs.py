@@ -106,3 +106,22 @@ def test_relative_links_open_in_jupyterlab(root):
             if target.endswith('.html') or (target.endswith('.ipynb') and not (p.parent/target).exists()):
                 bad.append(f'{p.relative_to(root)}: {target}')
     assert not bad, bad
+
+def _advice_cells(root):
+    "The stored HTML of every notebook cell that shows `method_advice` (the front door and the tutorial)."
+    import nbformat
+    for p in ('nbs/index.ipynb', 'nbs/tutorials/choosing_a_method.ipynb'):
+        nb = nbformat.read(root/p, as_version=4)
+        cells = [c for c in nb.cells if c.cell_type == 'code' and 'method_advice(' in c.source]
+        assert cells, f'{p} shows no method_advice table'
+        yield p, ''.join(o['data'].get('text/html', '') for c in cells for o in c.outputs if 'data' in o)
+
+def test_front_door_reads_the_claims_table(root):
+    "The README's and the tutorial's 'which method' tables are the claims table's advice, verdicts beside them."
+    import pandas as pd
+    from robustmm.evidence import method_advice
+    adv = method_advice(pd.read_csv(root/'benchmarks/results/claims.csv'))
+    for p, html in _advice_cells(root):
+        for cell in adv.drop(columns=['problem', 'method']).to_numpy().ravel():
+            assert cell in html, f'{p}: {cell!r} is not in the stored table (rerun the notebook after bench_claims.py)'
+    assert 'method_advice(' in (root/'README.md').read_text()
