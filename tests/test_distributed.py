@@ -52,7 +52,7 @@ def test_bench_under_accelerate_launch_writes_once(tmp_path):
               '--out', str(out)])
     meta = json.loads((out/'results.json').read_text())['meta']
     assert meta['processes'] == 2
-    assert r.stdout.count('wrote tables and plots') == 1    # rank 0 reports; rank 1 stays silent
+    assert r.stdout.count('wrote tables') == 1    # rank 0 reports; rank 1 stays silent
     assert sorted(p.name for p in out.iterdir()) == ['results.json', 'subsets.csv', 'subsets.png', 'summary.csv']
 
 def _alive(pid:int)->bool:
