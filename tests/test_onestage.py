@@ -81,4 +81,5 @@ def test_teacherless_baseline():
     with l.no_bar(), l.no_logging(): l.fit(1, 1e-3)
     assert 'mmd' not in l.recorder.metric_names and 'kd' not in l.recorder.metric_names
     assert get_recipe('onestage').baselines == ('onestage_noteacher', 'available')
-    assert get_recipe('onestage_noteacher').learner is teacherless_learner
+    # by name: the docs build re-runs the notebook's registration in-process, with an equal function of its own
+    assert get_recipe('onestage_noteacher').learner.__name__ == 'teacherless_learner'

@@ -78,7 +78,9 @@ def test_bench_dmrnet_short_run(tmp_path):
     from robustmm.cli import main
     assert main(['bench', '--methods', 'late,dmrnet', '--epochs', '5', '--protocol', 'missing',
                  '--dataset', 'synthetic', '--out', str(tmp_path), '--device', 'cpu']) == 0
-    assert list(pd.read_csv(tmp_path/'summary.csv', index_col=0).index) == ['late', 'dmrnet']
+    # the named methods, then the baselines DMRNet is judged against (its network with dropout, late + dropout)
+    assert list(pd.read_csv(tmp_path/'summary.csv', index_col=0).index) == ['late', 'dmrnet', 'common_subspace',
+                                                                           'late+dropout']
 
 def test_mmanet_validate_does_not_remine(monkeypatch):
     dls, _ = _dls()
