@@ -5,6 +5,7 @@ import errno, json, os, re, resource, signal, subprocess, sys
 from contextlib import ExitStack
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
+from conftest import bench_in_process as _main
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ['--dataset', 'synthetic', '--methods', 'late', '--epochs', '1', '--protocol', 'missing', '--device', 'cpu']
@@ -33,16 +34,6 @@ def _unwritable(tmp_path:Path)->Path:
 
 def _trained(r)->bool: return 'training' in r.stdout
 
-def _main(capsys, *args)->tuple:
-    "`robustmm bench *args` in this process (no interpreter start): `(exit code, stdout, stderr)`."
-    import torch
-    from robustmm.cli import main
-    threads = torch.get_num_threads()
-    try: code = main(['bench', *args])
-    except SystemExit as e: code = e.code   # argparse's own errors
-    finally: torch.set_num_threads(threads)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 def test_unwritable_out_is_refused_before_training(tmp_path, capsys):
     code, out, err = _main(capsys, *QUICK, '--out', str(_unwritable(tmp_path)))

@@ -1,22 +1,13 @@
 "`robustmm bench` end to end: exit codes, files, columns, reproducibility, errors, seeds, verdicts and the report."
 import json, subprocess, sys
 import pandas as pd, pytest
+from conftest import bench_in_process as _main
 
 MAIN = 'import sys; from robustmm.cli import main; sys.exit(main())'
 
 def _bench(*args, cwd=None):
     return subprocess.run([sys.executable, '-c', MAIN, 'bench', *args], capture_output=True, text=True, cwd=cwd)
 
-def _main(capsys, *args)->tuple:
-    "`robustmm bench *args` in this process (no interpreter start): `(exit code, stdout, stderr)`."
-    import torch
-    from robustmm.cli import main
-    threads = torch.get_num_threads()
-    try: code = main(['bench', *args])
-    except SystemExit as e: code = e.code   # argparse's own errors
-    finally: torch.set_num_threads(threads)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 @pytest.mark.slow
 def test_quick_run_writes_tables_and_plots(tmp_path):
