@@ -9,18 +9,16 @@ one candidate per grid). The protocol (PROTOCOL below) is printed into every res
 import argparse, importlib, json, time
 from pathlib import Path
 import numpy as np, torch
-from scipy.stats import spearmanr
-from robustmm.noise import modality_generator
 from robustmm.data import MultimodalDataLoaders
 from robustmm.evaluate import evaluate_subsets, evaluate_noise, evaluate_presence, random_presence
 from robustmm.avdigits import load_avdigits, avdigits_noise, AVDIGITS_LEVELS
-from robustmm.udml import udml_learner, confidence_score
+from robustmm.udml import udml_learner
 from robustmm.combination import common_subspace_learner
 from robustmm.mmanet import mmanet_learner, teacher_learner
 from robustmm.methods import get_recipe, method_names
 from robustmm.onestage import privileged_teacher, onestage_learner, twostage_fit
 from robustmm.results import atomic_write
-from _common import machine, RESULTS
+from _common import machine, RESULTS, uncertainty_tracking
 
 PROTOCOL = dict(
     data='AV-digits (shipped): 1600 train / 400 valid (training speakers, recordings 0-9) / 1000 test (speakers theo, '
@@ -69,32 +67,9 @@ def _evaluate(learn, data, test_dl, noise, seed):
                     for rate in MISSING_RATES}
     return r
 
-@torch.no_grad()
 def _tracking(model, test_dl, noise, seed, kind):
-    ("Per modality and level (that modality alone corrupted, all test samples): "
-     "the model's uncertainty for it and its fusion weight.")
-    model.eval(); dev = next(model.parameters()).device
-    rows = []
-    for m in range(2):
-        per_sample = []
-        for L in TEST_LEVELS:
-            unc, w = [], []
-            for bi, b in enumerate(test_dl):
-                xs = [x.to(dev) for x in b[:2]]
-                if L > 0: xs[m] = noise[m](xs[m], L, modality_generator(seed, bi, m))
-                if kind == 'udml':
-                    feats = model.encode(*xs)
-                    unc.append(model.sigma_hat(feats)[:, m]); w.append(model.weights(feats)[:, m])
-                else:   # empirical: negative energy of the modality's own logits, and the confidence weight
-                    uni = model.fusion.unimodal(model.encode(*xs))
-                    unc.append(-confidence_score(uni[m])); w.append(model.fusion.weights(uni)[:, m])
-            unc, w = torch.cat(unc).cpu(), torch.cat(w).cpu()
-            rows.append({'modality': m, 'level': L, 'uncertainty': float(unc.mean()), 'weight': float(w.mean())})
-            per_sample.append((np.full(len(unc), L), unc.numpy()))
-        lv, u = [np.concatenate(a) for a in zip(*per_sample)]
-        for name, keep in (('low', lv <= 4), ('high', lv >= 6)):
-            rows.append({'modality': m, 'range': name, 'spearman': float(spearmanr(lv[keep], u[keep]).statistic)})
-    return rows
+    "Uncertainty and weight per modality and level; the correlation read over levels 0-4 and 6-11."
+    return uncertainty_tracking(model, test_dl, noise, seed, kind, TEST_LEVELS, low_max=4, high_min=6)
 
 def _valid_mean(l, dls): return np.mean(list(_subsets(l, dls.valid).values())[:3])
 

@@ -11,17 +11,15 @@ evidence page (nbs/evidence.ipynb) reads the files and decides each claim with t
 """
 import argparse, importlib, json, sys, time
 from pathlib import Path
-import numpy as np, torch
-from scipy.stats import spearmanr
+import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
-from robustmm.noise import modality_generator
 from robustmm.data import MultimodalDataLoaders
 from robustmm.evaluate import evaluate_subsets, evaluate_noise, evaluate_presence, random_presence
 from robustmm.missingness import MCAR, ByClass, BySignal
 from robustmm.methods import get_recipe
 from robustmm.results import atomic_write
 from robustmm.pairing import pairing_table
-from _common import machine, RESULTS
+from _common import machine, RESULTS, uncertainty_tracking
 
 PROTOCOL = dict(
     encoders="robustmm's small encoder per modality (ConvEncoder 16-32-64 for images and spectrograms, TextEncoder for "
@@ -162,34 +160,12 @@ def _evaluate(learn, cfg, test_dl, seed):
     return r
 
 
-@torch.no_grad()
 def _tracked(learn, ctx, kind):
-    """Per modality and level (that modality alone corrupted, all test samples): the model's uncertainty for it
-    and its fusion weight."""
-    from robustmm.udml import confidence_score
-    model, test_dl, noise, seed = learn.model.eval(), ctx['test_dl'], ctx['noise'], ctx['seed']
-    dev, M, rows = next(model.parameters()).device, model.n_modalities, []
-    for m in range(M):
-        per_sample = []
-        for L in ctx['test_levels']:
-            unc, w = [], []
-            for bi, b in enumerate(test_dl):
-                xs = [x.to(dev) for x in b[:M]]
-                if L > 0: xs[m] = noise[m](xs[m], L, modality_generator(seed, bi, m))
-                if kind == 'udml':
-                    feats = model.encode(*xs)
-                    unc.append(model.sigma_hat(feats)[:, m]); w.append(model.weights(feats)[:, m])
-                else:   # empirical: negative energy of the modality's own logits, and the confidence weight
-                    uni = model.fusion.unimodal(model.encode(*xs))
-                    unc.append(-confidence_score(uni[m])); w.append(model.fusion.weights(uni)[:, m])
-            unc, w = torch.cat(unc).cpu(), torch.cat(w).cpu()
-            rows.append({'modality': m, 'level': L, 'uncertainty': float(unc.mean()), 'weight': float(w.mean())})
-            per_sample.append((np.full(len(unc), L), unc.numpy()))
-        lv, u = [np.concatenate(a) for a in zip(*per_sample)]
-        mid = np.median(np.unique(lv[lv > 0]))
-        for name, keep in (('low', lv <= mid), ('high', lv >= mid)):
-            rows.append({'modality': m, 'range': name, 'spearman': float(spearmanr(lv[keep], u[keep]).statistic)})
-    r = {'tracking': rows}
+    "Uncertainty and weight per modality and level, the correlation read below and above the median noisy level."
+    levels = ctx['test_levels']
+    mid = float(np.median(np.unique([L for L in levels if L > 0])))
+    r = {'tracking': uncertainty_tracking(learn.model, ctx['test_dl'], ctx['noise'], ctx['seed'], kind, levels,
+                                          low_max=mid, high_min=mid)}
     if kind == 'udml': r['dependence'] = learn.model.dependence.normalised().tolist()
     return r
 
