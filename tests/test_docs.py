@@ -23,6 +23,24 @@ def test_every_notebook_processes_for_docs(root, tmp_path):
     done = {p.relative_to(cache) for p in cache.rglob('*.ipynb')}
     assert set(nbs) <= done, set(nbs) - done
 
+def test_imports_sit_in_cells_of_their_own(root):
+    """nbdev's docs build executes every cell holding an import (so `show_doc` can resolve names): a cell that also
+    trains or tests would run again at build time, and one mixing imports with other code makes nbdev warn."""
+    import ast, nbformat
+    bad = []
+    for p in sorted((root/'nbs').rglob('*.ipynb')):
+        if '_proc' in p.parts or '.ipynb_checkpoints' in p.parts: continue
+        for c in nbformat.read(p, as_version=4).cells:
+            if c.cell_type != 'code' or 'nbdev_export()' in c.source: continue
+            if re.search(r'^#\|\s*(export|exports|exporti|exec_doc)\b', c.source, re.M): continue
+            code = '\n'.join(l for l in c.source.splitlines() if not l.lstrip().startswith(('%', '!')))
+            try: tree = ast.parse(code)
+            except SyntaxError: continue
+            has_import = any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree))
+            if has_import and not all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body):
+                bad.append(f"{p.relative_to(root)}: {c.source.splitlines()[0][:80]}")
+    assert not bad, bad
+
 _MACHINE_PATH = re.compile(r'(/home/|/Users/|/work/|/tmp/|/root/|[A-Z]:\\\\)')
 _WARNING = re.compile(r'\b\w*Warning\b|\bwarnings\.warn\b')
 
