@@ -28,11 +28,11 @@ from .methods import recipes, get_recipe, method_names
 from .results import atomic_write, save_json
 
 # %% auto #0
-__all__ = ['READERS', 'BENCH_FILES', 'DEFAULT_THREADS', 'COLUMNS', 'FILES', 'default_methods', 'check_methods', 'fair_baselines',
-           'bench_plan', 'parse_seeds', 'bench_noise', 'bench_data', 'describe_error', 'NamedReads', 'name_files',
-           'prepare_out', 'cli_threads', 'deployed', 'evaluate_method', 'summary_table', 'verdict_table',
-           'subset_verdicts', 'report_table', 'report_text', 'readme_text', 'help_epilog', 'subsets_wide',
-           'noise_table', 'LaunchFailure', 'run_bench', 'main']
+__all__ = ['READERS', 'OWN_SPLIT', 'BENCH_FILES', 'DEFAULT_THREADS', 'COLUMNS', 'FILES', 'default_methods', 'check_methods',
+           'fair_baselines', 'bench_plan', 'parse_seeds', 'bench_levels', 'bench_noise', 'bench_data', 'describe_error',
+           'NamedReads', 'name_files', 'prepare_out', 'cli_threads', 'deployed', 'evaluate_method', 'summary_table',
+           'verdict_table', 'subset_verdicts', 'report_table', 'report_text', 'readme_text', 'help_epilog',
+           'subsets_wide', 'noise_table', 'LaunchFailure', 'run_bench', 'main']
 
 # %% ../nbs/70_cli.ipynb #9c381e55
 def default_methods()->list:
@@ -93,14 +93,19 @@ def _with_valid(d:DataSplits, seed:int, valid_pct:float=0.1)->DataSplits:
     return DataSplits(d.train.subset(tr), d.train.subset(va), d.test)
 
 # %% ../nbs/70_cli.ipynb #2a6e3206
-def bench_noise(dataset:str)->tuple:
-    "`(noise protocol, default test levels, training kwargs)`: AV-digits' and emoji-views' own, Gaussian elsewhere."
-    if dataset == 'avdigits':
-        return avdigits_noise(), (0., 2., 4., 6., 8., 11.), dict(noise=avdigits_noise(), levels=AVDIGITS_LEVELS)
+OWN_SPLIT = ('avdigits', 'emoji')   # datasets shipped with their own train / valid / test split
+
+def bench_levels(dataset:str)->tuple:
+    "The default test noise levels: AV-digits' and emoji-views' own, Gaussian standard deviations elsewhere."
+    return {'avdigits': (0., 2., 4., 6., 8., 11.), 'emoji': EMOJI_LEVELS}.get(dataset, (0., 0.5, 1., 2., 4., 8.))
+
+def bench_noise(dataset:str, data=None)->tuple:
+    "`(noise protocol, training kwargs)`: AV-digits' and emoji-views' own (emoji's sized by `data`'s vocabulary)."
+    if dataset == 'avdigits': return avdigits_noise(), dict(noise=avdigits_noise(), levels=AVDIGITS_LEVELS)
     if dataset == 'emoji':   # pixel noise on the drawings, token replacement in the name
-        noise = emoji_noise(len(load_emoji().train.vocabs['name']))
-        return noise, EMOJI_LEVELS, dict(noise=noise, levels=tuple(v for v in EMOJI_LEVELS if v > 0))
-    return GaussianNoise(), (0., 0.5, 1., 2., 4., 8.), {}
+        noise = emoji_noise(len((data or load_emoji()).train.vocabs['name']))
+        return noise, dict(noise=noise, levels=tuple(v for v in EMOJI_LEVELS if v > 0))
+    return GaussianNoise(), {}
 
 # %% ../nbs/70_cli.ipynb #e4ce2b3c
 def bench_data(dataset:str, seed:int=0,
@@ -237,10 +242,6 @@ def deployed(recipe, n_modalities:int, available:int=0)->list:
     "The modality subsets a method can receive: every non-empty one, or its available modality alone (privileged)."
     return [(available,)] if recipe.privileged else all_subsets(n_modalities)
 
-def _noise_sets(can:list)->list:
-    "Each modality it receives corrupted alone, then all of them together."
-    mods = sorted({m for s in can for m in s})
-    return [(m,) for m in mods] + ([tuple(mods)] if len(mods) > 1 else [])
 
 # %% ../nbs/70_cli.ipynb #381d7ba6
 def evaluate_method(learn, recipe, test_dl, metric:str='accuracy', protocol:str='all', noise=None,
@@ -253,11 +254,11 @@ def evaluate_method(learn, recipe, test_dl, metric:str='accuracy', protocol:str=
         subs = s.reindex([subset_name(x, names) for x in all_subsets(len(names))])   # NaN: not applicable
         row.update({f'missing_{metric}': s.mean(), f'worst_subset_{metric}': s.min(), 'worst_subset': s.idxmin()})
     if protocol in ('noise', 'all'):
-        sets = _noise_sets(can)
+        sets = can if recipe.privileged else 'each+all'   # each modality it receives alone, then all together
         nz = evaluate_noise(learn, test_dl, noise=noise or GaussianNoise(), levels=levels, corrupt=sets,
                             metrics=[metric], mask=can[0] if recipe.privileged else None, seed=seed)
         rr = relative_robustness(nz, metric)   # per corrupted set: the metric averaged over the level range
-        n_each = sum(len(s) == 1 for s in sets)
+        n_each = 1 if recipe.privileged else len(names)
         row.update({f'noisy_{metric}': rr.iloc[:n_each].mean(), f'all_noisy_{metric}': rr.iloc[-1]})
     return row, subs, nz
 
@@ -404,7 +405,7 @@ def _section(judged:list, problem:str, verdicts:pd.DataFrame, summary:pd.DataFra
 def report_text(summary:pd.DataFrame, verdicts:pd.DataFrame, meta:dict)->str:
     "The one-screen report: the table, then per problem which methods beat their baselines, by how much, at what cost."
     seeds, metric = meta['seeds'], meta['metric']
-    split = 'its own split' if meta['dataset'] in ('avdigits',) else f"split seed {meta['split_seed']}"
+    split = 'its own split' if meta['dataset'] in OWN_SPLIT else f"split seed {meta['split_seed']}"
     if len(seeds) > 1:
         n = f"{len(seeds)} training seeds ({', '.join(map(str, seeds))}); test {metric}, mean ± std over seeds"
     else: n = f"1 training seed ({seeds[0]}); test {metric} (one seed: no spread, no verdicts; --seeds 3 gives both)"
@@ -451,7 +452,8 @@ FILES = {
 # %% ../nbs/70_cli.ipynb #6a2f9c1b
 _DESCRIPTION = ('Train methods and their fair baselines over training seeds on one data split; evaluate them on clean, '
                'missing-modality and noisy test data; write tables, verdicts and a report.')
-_SEEDS_TEXT = ("The data split is fixed by --seed (or by the dataset's own split: avdigits); --seeds varies the "
+_SEEDS_TEXT = ("The data split is fixed by --seed (or by the dataset's own split: "
+              f"{', '.join(OWN_SPLIT)}); --seeds varies the "
               'training: initialisation, shuffling, and the test noise draw. One seed gives no interval: its verdicts '
               'read "needs seeds".')
 _BASELINES_TEXT = ('Each method is judged against its registered baselines and the one its training implies: a method '
@@ -592,13 +594,12 @@ def _check_bs(bs:int, n:int|None=None):
 
 # %% ../nbs/70_cli.ipynb #6f1a9d84
 def _setup(protocol, epochs, bs, levels, dataset, device, amp)->tuple:
-    "Check the options, join a launch's process group, choose the device: `(levels, train_noise, noise, device, amp)`."
+    "Check the options, join a launch's process group, choose the device: `(levels, device, amp)`."
     if protocol not in ('noise', 'missing', 'all'):
         raise ValueError(f"protocol must be noise, missing or all, got {protocol!r}")
     if epochs < 1: raise ValueError(f"epochs must be >= 1, got {epochs}")
     if not isinstance(bs, int) or bs < 1: raise ValueError(f"bs must be a positive integer, got {bs!r}")
-    noise, default_levels, train_noise = bench_noise(dataset)
-    levels = check_levels(default_levels if levels is None else levels)
+    levels = check_levels(bench_levels(dataset) if levels is None else levels)
     if init_distributed():   # one process of a launch (accelerate launch / torchrun): each trains on its own device
         if device is not None:
             raise ValueError(f"device={device!r}: under a multi-process launch each process uses its own device; "
@@ -608,7 +609,7 @@ def _setup(protocol, epochs, bs, levels, dataset, device, amp)->tuple:
     device = torch.device(device) if device is not None else default_device()
     amp = device.type == 'cuda' if amp is None else amp
     if amp and device.type != 'cuda': raise ValueError(f"mixed precision (amp) needs a CUDA device, got {device}")
-    return levels, train_noise, noise, device, amp
+    return levels, device, amp
 
 # %% ../nbs/70_cli.ipynb #a3d5b7c9
 def _seed_loop(s:int, data, run:list, cfg:dict, state:dict, write):
@@ -669,11 +670,12 @@ def run_bench(methods=None, # Registered method names (default: `default_methods
     write tables, verdicts, plots and the report into `out` as they finish; return the tables and `failed`."""
     run, pairs = bench_plan(default_methods() if methods is None else methods, baselines)
     seeds = [seed] if seeds is None else parse_seeds(seeds)
-    levels, train_noise, noise, device, amp = _setup(protocol, epochs, bs, levels, dataset, device, amp)
+    levels, device, amp = _setup(protocol, epochs, bs, levels, dataset, device, amp)
     lock, out, main = _prepare_everywhere(out, overwrite), Path(out), is_main_process()
     try:
         data = name_files(bench_data(dataset, seed, image_size, audio_rate, audio_seconds))
         _check_bs(bs, len(data.train))
+        noise, train_noise = bench_noise(dataset, data)
         meta = _bench_meta(data, locals())
         cfg = dict(meta, device=device, levels=levels, noise=noise, train_noise=train_noise, quiet=quiet)
         state = dict(rows=[], subs=[], noise=[], failures=[])
@@ -760,7 +762,7 @@ def _options(args)->tuple:
     if not methods: raise ValueError(f"--methods names no method; choose from {', '.join(method_names())}")
     levels = None   # the dataset's default levels
     if args.quick:
-        lv = bench_noise(args.dataset)[1]   # first, middle and last level
+        lv = bench_levels(args.dataset)   # first, middle and last level
         levels, args.epochs = (lv[0], lv[len(lv)//2], lv[-1]), min(args.epochs, 2)
         if not named: methods = methods[:2]
     torch.set_num_threads(cli_threads(args.threads))

@@ -12,7 +12,7 @@ import robustmm.compat  # noqa: F401  (fastai imported with its torch.jit notice
 from fastcore.basics import patch
 from fastai.torch_core import set_seed
 import pandas as pd
-from ..noise import UDML_LEVELS, udml_noise, modality_generator, noise_for
+from ..noise import UDML_LEVELS, udml_noise, corrupt
 from ..core import split_inputs
 from ..models import MultimodalNet, modality_encoders
 from ..callbacks import LossTerm, noisy_training_cbs
@@ -104,8 +104,7 @@ def _confidence_at(model, dl, modality:int, level:float, noise, score:str, seed:
     M, dev, cs, ws = model.n_modalities, next(model.parameters()).device, [], []
     for bi, b in enumerate(dl):
         xs = [x.to(dev) for x in b[:M]]
-        g = modality_generator(seed, bi, modality, device=xs[modality].device)
-        xs[modality] = noise_for(noise, modality)(xs[modality], level, g)
+        xs = corrupt(xs, noise, level, modalities=[modality], seed=seed, batch_idx=bi)
         uni = model.fusion.unimodal(model.encode(*xs))
         cs.append(confidence_score(uni[modality], score)); ws.append(model.fusion.weights(uni)[:, modality])
     return torch.cat(cs), torch.cat(ws)

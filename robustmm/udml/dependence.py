@@ -41,8 +41,8 @@ def dropout_dependence(model, xs, y, measure:str='drop_ce', feats=None)->torch.T
     full, drops = _masked_score(model, feats, y, None, measure), []
     for m in range(M):
         others = [i for i in range(M) if i != m]
-        s = _masked_score(model, feats, y, subset_mask(others, B, M, dev), measure) if M > 1 else _masked_score(
-            model, feats, y, None, measure)*0
+        s = (_masked_score(model, feats, y, subset_mask(others, B, M, dev), measure) if M > 1
+             else torch.zeros_like(full))   # one modality: removing it leaves nothing to score
         drops.append(s - full if measure == 'drop_ce' else full - s)
     return torch.stack(drops)
 
