@@ -1,4 +1,4 @@
-import os
+import os, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -22,3 +22,14 @@ def bench_in_process(capsys, *args)->tuple:
     finally: torch.set_num_threads(threads)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+BENCH_MAIN = 'import sys; from robustmm.cli import main; sys.exit(main())'
+
+def bench_cmd(*args)->list:
+    "The command line of `robustmm bench *args` in a fresh interpreter (this environment's, installed or not)."
+    return [sys.executable, '-c', BENCH_MAIN, 'bench', *args]
+
+def bench_subprocess(*args, **kw)->subprocess.CompletedProcess:
+    "`robustmm bench *args` in a fresh process, its output captured as text (`kw`: `subprocess.run`'s)."
+    return subprocess.run(bench_cmd(*args), capture_output=True, text=True, **kw)

@@ -5,16 +5,9 @@ import errno, json, os, re, resource, signal, subprocess, sys
 from contextlib import ExitStack
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
-from conftest import bench_in_process as _main
+from conftest import bench_in_process as _main, bench_cmd as _cmd, bench_subprocess as _bench
 
-ROOT = Path(__file__).resolve().parents[1]
 QUICK = ['--dataset', 'synthetic', '--methods', 'late', '--epochs', '1', '--protocol', 'missing', '--device', 'cpu']
-
-MAIN = 'import sys; from robustmm.cli import main; sys.exit(main())'
-
-def _cmd(*args): return [sys.executable, '-c', MAIN, 'bench', *args]
-
-def _bench(*args, **kw): return subprocess.run(_cmd(*args), capture_output=True, text=True, **kw)
 
 def _file_limit(n:int):
     "For a child process: files larger than `n` bytes cannot be written (EFBIG), as on a disk that fills up."

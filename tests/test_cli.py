@@ -1,12 +1,8 @@
 "`robustmm bench` end to end: exit codes, files, columns, reproducibility, errors, seeds, verdicts and the report."
-import json, subprocess, sys
+import json
 import pandas as pd, pytest
-from conftest import bench_in_process as _main
+from conftest import bench_in_process as _main, bench_subprocess as _bench
 
-MAIN = 'import sys; from robustmm.cli import main; sys.exit(main())'
-
-def _bench(*args, cwd=None):
-    return subprocess.run([sys.executable, '-c', MAIN, 'bench', *args], capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 ("README is generated from nbs/index.ipynb and up to date; every notebook processes for the docs site; "
  "CI runs the README's test command.")
-import re, subprocess, sys
+import functools, re, subprocess, sys
 
 def test_readme_up_to_date(root):
     r = subprocess.run([sys.executable, 'tools/make_readme.py', '--check'], cwd=root, capture_output=True, text=True)
@@ -23,22 +23,28 @@ def test_every_notebook_processes_for_docs(root, tmp_path):
     done = {p.relative_to(cache) for p in cache.rglob('*.ipynb')}
     assert set(nbs) <= done, set(nbs) - done
 
+@functools.cache
+def _cells(root)->tuple:
+    "(notebook path, cell) for every cell of every notebook in nbs/, read once."
+    import nbformat
+    return tuple((p, c) for p in sorted((root/'nbs').rglob('*.ipynb'))
+                 if '_proc' not in p.parts and '.ipynb_checkpoints' not in p.parts
+                 for c in nbformat.read(p, as_version=4).cells)
+
 def test_imports_sit_in_cells_of_their_own(root):
     """nbdev's docs build executes every cell holding an import (so `show_doc` can resolve names): a cell that also
     trains or tests would run again at build time, and one mixing imports with other code makes nbdev warn."""
-    import ast, nbformat
+    import ast
     bad = []
-    for p in sorted((root/'nbs').rglob('*.ipynb')):
-        if '_proc' in p.parts or '.ipynb_checkpoints' in p.parts: continue
-        for c in nbformat.read(p, as_version=4).cells:
-            if c.cell_type != 'code' or 'nbdev_export()' in c.source: continue
-            if re.search(r'^#\|\s*(export|exports|exporti|exec_doc)\b', c.source, re.M): continue
-            code = '\n'.join(l for l in c.source.splitlines() if not l.lstrip().startswith(('%', '!')))
-            try: tree = ast.parse(code)
-            except SyntaxError: continue
-            has_import = any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree))
-            if has_import and not all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body):
-                bad.append(f"{p.relative_to(root)}: {c.source.splitlines()[0][:80]}")
+    for p, c in _cells(root):
+        if c.cell_type != 'code' or 'nbdev_export()' in c.source: continue
+        if re.search(r'^#\|\s*(export|exports|exporti|exec_doc)\b', c.source, re.M): continue
+        code = '\n'.join(l for l in c.source.splitlines() if not l.lstrip().startswith(('%', '!')))
+        try: tree = ast.parse(code)
+        except SyntaxError: continue
+        has_import = any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree))
+        if has_import and not all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body):
+            bad.append(f"{p.relative_to(root)}: {c.source.splitlines()[0][:80]}")
     assert not bad, bad
 
 _MACHINE_PATH = re.compile(r'(/home/|/Users/|/work/|/tmp/|/root/|[A-Z]:\\\\)')
@@ -46,16 +52,13 @@ _WARNING = re.compile(r'\b\w*Warning\b|\bwarnings\.warn\b')
 
 def _stored_texts(root):
     "(notebook, output text) for every stored output of every notebook."
-    import nbformat
-    for p in sorted((root/'nbs').rglob('*.ipynb')):
-        if '_proc' in p.parts or '.ipynb_checkpoints' in p.parts: continue
-        for c in nbformat.read(p, as_version=4).cells:
-            for o in c.get('outputs', []):
-                if o.get('output_type') == 'stream': yield p.name, o.get('name'), o.get('text', '')
-                elif o.get('output_type') == 'error': yield p.name, 'error', '\n'.join(o.get('traceback', []))
-                else:
-                    for k, v in o.get('data', {}).items():
-                        if k.startswith('text/'): yield p.name, k, v if isinstance(v, str) else ''.join(v)
+    for p, c in _cells(root):
+        for o in c.get('outputs', []):
+            if o.get('output_type') == 'stream': yield p.name, o.get('name'), o.get('text', '')
+            elif o.get('output_type') == 'error': yield p.name, 'error', '\n'.join(o.get('traceback', []))
+            else:
+                for k, v in o.get('data', {}).items():
+                    if k.startswith('text/'): yield p.name, k, v if isinstance(v, str) else ''.join(v)
 
 def test_stored_outputs_are_clean(root):
     "No machine paths, warnings, errors, stderr or progress debris in what the docs show (nor in README.md)."
@@ -100,11 +103,8 @@ def test_sidebar_up_to_date(root):
 
 def _markdown(root):
     "(notebook path, markdown source) for every markdown cell of every notebook."
-    import nbformat
-    for p in sorted((root/'nbs').rglob('*.ipynb')):
-        if '_proc' in p.parts or '.ipynb_checkpoints' in p.parts: continue
-        for c in nbformat.read(p, as_version=4).cells:
-            if c.cell_type == 'markdown': yield p, c.source
+    for p, c in _cells(root):
+        if c.cell_type == 'markdown': yield p, c.source
 
 def test_no_show_doc_debris(root):
     "show_doc's Quarto link attributes never reach a stored output (they show as text in JupyterLab)."

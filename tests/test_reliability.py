@@ -40,8 +40,9 @@ def test_same_seed_same_numbers():
     assert evaluate_noise(a, levels=[0, 1, 3]).equals(evaluate_noise(b, levels=[0, 1, 3]))
 
 # ---- the cases of the reliability issue: each failed before the change ----
-import subprocess, sys, json
+import json
 import pandas as pd, pytest
+from conftest import bench_subprocess
 from robustmm.noise import GaussianNoise
 from robustmm.core import apply_mask
 from robustmm.data import MultimodalDataset, MultimodalDataLoaders, MultimodalDL
@@ -241,7 +242,5 @@ def test_arguments_are_checked_where_they_enter():
     with pytest.raises(ValueError, match='modality_dropout must be'): fusion_learner(dls, modality_dropout=[0.5])
 
 def test_bench_with_no_methods_is_a_message(tmp_path):
-    r = subprocess.run([sys.executable, '-c', 'import sys; from robustmm.cli import main; sys.exit(main())', 'bench',
-                        '--methods', '', '--out', str(tmp_path)],
-                       capture_output=True, text=True)
+    r = bench_subprocess('--methods', '', '--out', str(tmp_path))
     assert r.returncode == 2 and 'names no method' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]

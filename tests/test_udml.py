@@ -1,6 +1,4 @@
 "UDML keeps its state through checkpoints and exports, trains reproducibly, and draws what it does on any modality."
-import matplotlib
-matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 import pytest, torch
 from fastai.learner import load_learner
